@@ -1,0 +1,114 @@
+"""One error tree. Each class carries its HTTP status and OpenAI `type`/`code`.
+
+`api/errors.py` is the one place that turns these into the OpenAI envelope; the CLI
+turns them into one-line messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class LlamosError(Exception):
+    status: ClassVar[int] = 500
+    type: ClassVar[str] = "api_error"
+    code: ClassVar[str | None] = "internal_error"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.headers = headers or {}
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+
+    def envelope(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param,
+                          "code": self.code}}
+
+
+class InvalidRequest(LlamosError):
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class AuthenticationFailed(LlamosError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class PermissionDenied(LlamosError):
+    status = 403
+    type = "permission_error"
+    code = "permission_denied"
+
+
+class ModelNotFound(LlamosError):
+    status = 404
+    type = "invalid_request_error"
+    code = "model_not_found"
+
+
+class NotFound(LlamosError):
+    status = 404
+    type = "invalid_request_error"
+    code = "not_found"
+
+
+class BodyTooLarge(LlamosError):
+    status = 413
+    type = "invalid_request_error"
+    code = "request_too_large"
+
+
+class RateLimited(LlamosError):
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+
+class UpstreamError(LlamosError):
+    """The target model's provider failed or answered with an error."""
+
+    status = 502
+    type = "api_error"
+    code = "upstream_error"
+
+
+class UpstreamTimeout(LlamosError):
+    status = 504
+    type = "api_error"
+    code = "upstream_timeout"
+
+
+class DefenseUnavailable(LlamosError):
+    """The defense backend could not purify (model down, timeout, unusable output)."""
+
+    status = 503
+    type = "api_error"
+    code = "defense_unavailable"
+
+    def __init__(self, message: str, *, reason: str = "defense_error", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.reason = reason
+
+
+class ConfigError(LlamosError):
+    """Bad configuration, found at start-up. The message names the key."""
+
+    status = 500
+    type = "api_error"
+    code = "config_error"
+
+
+class UpstreamStatusError(UpstreamError):
+    """The upstream answered with an HTTP error; we relay its status when it is a client error."""
+
+    def __init__(self, message: str, *, status: int, type_: str = "api_error",
+                 code: str | None = "upstream_error", param: str | None = None) -> None:
+        super().__init__(message, param=param, code=code)
+        self.status = status  # type: ignore[misc]
+        self.type = type_  # type: ignore[misc]

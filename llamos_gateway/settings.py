@@ -1,0 +1,234 @@
+"""Configuration: one pydantic-settings model, `LLAMOS_` prefix, `__` for nesting.
+
+Sources, highest first: init arguments, environment (`LLAMOS_DEFENSE__MODE=shadow`),
+the optional YAML file (`llamos serve --config llamos.yaml`), defaults. Built once at the
+entry point (`load_settings`) and passed down; nothing here is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from llamos_gateway.errors import ConfigError
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+class DefenseMode(StrEnum):
+    ENFORCE = "enforce"
+    SHADOW = "shadow"
+    OFF = "off"
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Group):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+
+
+class ApiKey(_Group):
+    """A gateway API key. `id` is what logs, audit records and metrics show; never the key."""
+
+    key: SecretStr
+    id: str | None = None
+    admin: bool = False
+    defense_mode: DefenseMode | None = None
+    requests_per_minute: int | None = Field(None, ge=1)
+    tokens_per_minute: int | None = Field(None, ge=1)
+
+
+class AuthSettings(_Group):
+    """Bearer keys. Empty list = no auth (local development)."""
+
+    api_keys: list[ApiKey] = Field(default_factory=list)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _plain_strings(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list):
+            return [{"key": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class ModelSpec(_Group):
+    """An alias the clients use -> the model the gateway calls.
+
+    `model` is a litellm model string (`openai/gpt-4o-mini`, `anthropic/claude-3-5-haiku-latest`,
+    `ollama/llama3.1`) or a built-in `local/...` model. An `openai/...` model with an
+    `api_base` takes the fast pass-through path unless `passthrough: false`.
+    """
+
+    model: str
+    api_base: str | None = None
+    api_key_env: str | None = Field(
+        None, description="name of the environment variable holding the provider key"
+    )
+    passthrough: bool | None = None
+    timeout_s: float | None = Field(None, gt=0)
+    max_retries: int | None = Field(None, ge=0, le=10)
+    extra_headers: dict[str, str] = Field(default_factory=dict)
+
+    def api_key(self) -> str | None:
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+    @property
+    def uses_passthrough(self) -> bool:
+        if self.passthrough is not None:
+            return self.passthrough and self.api_base is not None
+        return self.model.startswith("openai/") and self.api_base is not None
+
+
+class DefenseSettings(_Group):
+    mode: DefenseMode = DefenseMode.ENFORCE
+    backend: Literal["auto", "passthrough", "lexical", "llamos", "tiered"] = Field(
+        "auto", description="auto = llamos when a defense model is set, else lexical"
+    )
+    model: str | None = Field(None, description="defense LLM: an alias from `models` or a litellm model string")
+    api_base: str | None = None
+    api_key_env: str | None = None
+    roles: list[Literal["user", "tool", "system", "assistant"]] = Field(default_factory=lambda: ["user"])
+    purify_embeddings: bool = False
+    fail_policy: Literal["open", "closed"] = "open"
+    task: Literal["sentiment", "nli", "paraphrase", "qa", "chat"] | None = None
+    prompts_dir: Path = PROMPTS_DIR
+    examples: int = Field(4, ge=0, le=64, description="in-context examples given to the agent")
+    timeout_s: float = Field(20.0, gt=0)
+    max_retries: int = Field(1, ge=0, le=5)
+    max_edit_ratio: float = Field(0.35, gt=0, le=1.0)
+    max_length_ratio: float = Field(1.5, ge=1.0)
+    idempotence_check: bool = False
+    long_text: Literal["split", "skip"] = "split"
+    max_chars: int = Field(4000, ge=64)
+    concurrency: int = Field(8, ge=1, le=256)
+    tiered_always: bool = Field(False, description="tiered backend: call the agent for every input")
+    screen_threshold: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class RedisSettings(_Group):
+    url: str | None = Field(None, description="redis://127.0.0.1:6379/0; unset = in-memory, single process")
+    key_prefix: str = "llamos:"
+    socket_timeout_s: float = Field(0.25, gt=0)
+    retry_after_s: float = Field(2.0, gt=0, description="back-off before trying a down Redis again")
+
+
+class CacheSettings(_Group):
+    enabled: bool = True
+    ttl_s: int = Field(86400, ge=1)
+    lock_timeout_s: float = Field(30.0, gt=0)
+    max_entries: int = Field(10000, ge=1, description="in-memory cache size")
+
+
+class RateLimitSettings(_Group):
+    requests_per_minute: int | None = Field(None, ge=1)
+    tokens_per_minute: int | None = Field(None, ge=1)
+    fail_policy: Literal["open", "closed"] = "open"
+
+
+class AuditSettings(_Group):
+    enabled: bool = True
+    store_text: bool = Field(True, description="false = store SHA-256 hashes instead of texts")
+    stream_maxlen: int = Field(100_000, ge=1)
+    jsonl_path: Path | None = None
+    buffer_max: int = Field(10_000, ge=1)
+
+
+class LimitSettings(_Group):
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    upstream_timeout_s: float = Field(120.0, gt=0)
+    connect_timeout_s: float = Field(5.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    max_connections: int = Field(512, ge=1)
+
+
+class LoggingSettings(_Group):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_lines: bool = True
+    log_text: bool = Field(False, description="allow prompt texts in DEBUG logs")
+
+
+class ObservabilitySettings(_Group):
+    metrics: bool = True
+    otlp_endpoint: str | None = None
+    service_name: str = "llamos-gateway"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LLAMOS_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    models: dict[str, ModelSpec] = Field(default_factory=dict)
+    defense: DefenseSettings = Field(default_factory=DefenseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # YAML values arrive as init arguments (see load_settings); env must win over them,
+        # so env comes first.
+        return env_settings, init_settings
+
+    @property
+    def defense_backend(self) -> str:
+        if self.defense.backend != "auto":
+            return self.defense.backend
+        return "llamos" if self.defense.model else "lexical"
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{key}: {err['msg']}")
+    return "invalid configuration: " + "; ".join(parts)
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings once, at the entry point. Raises `ConfigError` naming the bad key."""
+    data: dict[str, Any] = {}
+    if config is not None:
+        try:
+            loaded = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {config}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {config} is not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file {config} must hold a mapping at the top level")
+        data = loaded or {}
+    data.update(overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc

@@ -1,0 +1,150 @@
+"""The OpenAI-compatible endpoints. Thin: read, authenticate, hand to `Gateway.handle`, relay."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import anyio
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from llamos_gateway.errors import BodyTooLarge, InvalidRequest, LlamosError
+from llamos_gateway.gateway import Caller, GatewayReply
+from llamos_gateway.schemas import parse_json
+from llamos_gateway.settings import DefenseMode
+from llamos_gateway.trace import Trace
+from llamos_gateway.upstream import Endpoint
+
+if TYPE_CHECKING:
+    from llamos_gateway.api.auth import Principal
+    from llamos_gateway.wiring import Components
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+_TASKS = frozenset({"sentiment", "nli", "paraphrase", "qa", "chat"})
+
+
+def components(request: Request) -> Components:
+    return request.state.llamos  # type: ignore[no-any-return]
+
+
+def authenticate(request: Request) -> Principal:
+    headers = request.headers
+    return components(request).auth.authenticate(headers.get("authorization"),
+                                                  headers.get("x-api-key"))
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"request body of {declared} bytes is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def caller_for(request: Request, principal: Principal) -> Caller:
+    settings = components(request).settings
+    mode = principal.defense_mode or settings.defense.mode
+    header = request.headers.get("x-llamos-defense")
+    if header:
+        try:
+            mode = DefenseMode(header.strip().lower())
+        except ValueError:
+            raise InvalidRequest("header x-llamos-defense must be enforce, shadow or off",
+                                 param="x-llamos-defense") from None
+    task = request.headers.get("x-llamos-task") or settings.defense.task
+    if task is not None and task not in _TASKS:
+        raise InvalidRequest(f"header x-llamos-task must be one of {sorted(_TASKS)}",
+                             param="x-llamos-task")
+    return Caller(key_id=principal.key_id, mode=mode, task=task, quota=principal.quota)
+
+
+async def proxy(request: Request, endpoint: Endpoint) -> Response:
+    llamos = components(request)
+    trace = Trace(request_id=request.state.request_id, route=endpoint)
+    try:
+        principal = authenticate(request)
+        trace.key_id = principal.key_id
+        raw = await read_body(request, llamos.settings.limits.max_body_bytes)
+        body = parse_json(raw)
+        reply = await llamos.gateway.handle(endpoint, body, caller_for(request, principal),
+                                            trace, raw)
+    except LlamosError as exc:
+        trace.rate_limited = exc.status == 429
+        trace.finish(exc.status, exc.code)
+        llamos.observe(trace)
+        raise
+    if reply.stream is not None:
+        return StreamingResponse(relay(reply, reply.stream, trace, llamos),
+                                 media_type="text/event-stream",
+                                 headers={**reply.headers, "cache-control": "no-cache"})
+    trace.finish(reply.status)
+    llamos.observe(trace)
+    return Response(reply.content, status_code=reply.status, media_type="application/json",
+                    headers=dict(reply.headers))
+
+
+async def relay(reply: GatewayReply, chunks: AsyncIterator[bytes], trace: Trace,
+                llamos: Components) -> AsyncIterator[bytes]:
+    """Relays SSE bytes; an upstream failure mid-stream becomes an SSE error event.
+    A client that goes away cancels us here, and the upstream request is closed with us."""
+    status, code = 200, None
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except LlamosError as exc:
+        status, code = exc.status, exc.code
+        yield b"data: " + orjson.dumps(exc.envelope()) + b"\n\n"
+    except BaseException:
+        status, code = 499, "client_closed_request"
+        raise
+    finally:
+        with anyio.CancelScope(shield=True):
+            closer = getattr(chunks, "aclose", None)
+            if closer is not None:
+                await closer()
+        trace.finish(status, code)
+        llamos.observe(trace)
+
+
+@router.post("/v1/chat/completions")
+async def chat_completions(request: Request) -> Response:
+    return await proxy(request, "chat/completions")
+
+
+@router.post("/v1/completions")
+async def completions(request: Request) -> Response:
+    return await proxy(request, "completions")
+
+
+@router.post("/v1/embeddings")
+async def embeddings(request: Request) -> Response:
+    return await proxy(request, "embeddings")
+
+
+@router.get("/v1/models")
+async def list_models(request: Request) -> Response:
+    authenticate(request)
+    data = [_model_card(r.alias, r.owned_by) for r in components(request).gateway.router.routes()]
+    return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
+
+
+@router.get("/v1/models/{model:path}")
+async def get_model(request: Request, model: str) -> Response:
+    authenticate(request)
+    route = components(request).gateway.router.resolve(model)
+    return Response(orjson.dumps(_model_card(route.alias, route.owned_by)),
+                    media_type="application/json")
+
+
+def _model_card(alias: str, owned_by: str) -> dict[str, object]:
+    return {"id": alias, "object": "model", "created": 0, "owned_by": owned_by}

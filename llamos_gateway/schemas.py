@@ -1,0 +1,127 @@
+"""Request validation for the OpenAI endpoints.
+
+The body stays a plain dict end to end so unknown fields reach the upstream unchanged;
+this module only checks the fields the gateway itself relies on and names the bad one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from llamos_gateway.errors import InvalidRequest
+from llamos_gateway.upstream import Endpoint
+
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        raise InvalidRequest("request body is empty; expected a JSON object")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        # orjson rejects invalid UTF-8 too; say which problem it was
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequest("request body is not valid UTF-8") from exc
+        raise InvalidRequest(f"request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise InvalidRequest("request body must be a JSON object")
+    return body
+
+
+def validate(endpoint: Endpoint, body: dict[str, Any]) -> None:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise InvalidRequest("'model' is required and must be a non-empty string", param="model")
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise InvalidRequest("'stream' must be a boolean", param="stream")
+    n = body.get("n")
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise InvalidRequest("'n' must be a positive integer", param="n")
+    if endpoint == "chat/completions":
+        _messages(body.get("messages"))
+    elif endpoint == "completions":
+        _prompt(body.get("prompt"))
+    else:
+        _input(body.get("input"))
+        if stream:
+            raise InvalidRequest("embeddings cannot be streamed", param="stream")
+
+
+def _messages(messages: Any) -> None:
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("'messages' must be a non-empty array", param="messages")
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise InvalidRequest(f"'{where}' must be an object", param=where)
+        role = message.get("role")
+        if role not in _ROLES:
+            raise InvalidRequest(f"'{where}.role' must be one of {sorted(_ROLES)}",
+                                 param=f"{where}.role")
+        content = message.get("content")
+        if content is None:
+            if role in ("user", "system", "developer"):
+                raise InvalidRequest(f"'{where}.content' is required", param=f"{where}.content")
+            continue
+        if isinstance(content, str):
+            continue
+        if not isinstance(content, list):
+            raise InvalidRequest(f"'{where}.content' must be a string or an array of parts",
+                                 param=f"{where}.content")
+        for j, part in enumerate(content):
+            _part(part, f"{where}.content[{j}]")
+
+
+def _part(part: Any, where: str) -> None:
+    if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+        raise InvalidRequest(f"'{where}' must be an object with a 'type'", param=where)
+    if part["type"] == "text" and not isinstance(part.get("text"), str):
+        raise InvalidRequest(f"'{where}.text' must be a string", param=f"{where}.text")
+
+
+def _prompt(prompt: Any) -> None:
+    if isinstance(prompt, str):
+        return
+    if isinstance(prompt, list) and prompt:
+        if all(isinstance(p, str) for p in prompt):
+            return
+        if all(isinstance(p, int) and not isinstance(p, bool) for p in prompt):
+            return
+        if all(isinstance(p, list) and all(isinstance(t, int) for t in p) for p in prompt):
+            return
+    raise InvalidRequest("'prompt' must be a string, an array of strings, or token arrays",
+                         param="prompt")
+
+
+def _input(value: Any) -> None:
+    if isinstance(value, str) and value:
+        return
+    if isinstance(value, list) and value and all(
+        isinstance(v, str | int | list) for v in value
+    ):
+        return
+    raise InvalidRequest("'input' must be a non-empty string or array", param="input")
+
+
+def estimate_tokens(endpoint: Endpoint, body: dict[str, Any]) -> int:
+    """A cheap upper-ish estimate (4 characters a token) for tokens-per-minute limits."""
+    chars = 0
+    if endpoint == "chat/completions":
+        for message in body["messages"]:
+            content = message.get("content")
+            if isinstance(content, str):
+                chars += len(content)
+            elif isinstance(content, list):
+                chars += sum(len(p.get("text", "")) for p in content if isinstance(p, dict))
+    else:
+        value = body.get("prompt" if endpoint == "completions" else "input")
+        chars += len(value) if isinstance(value, str) else sum(
+            len(v) if isinstance(v, str | list) else 1 for v in (value or []))
+    limit = body.get("max_completion_tokens") or body.get("max_tokens") or 0
+    return chars // 4 + 1 + (limit if isinstance(limit, int) else 0)

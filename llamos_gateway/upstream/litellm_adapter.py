@@ -1,0 +1,131 @@
+"""litellm adapter: any provider litellm knows (Anthropic, Bedrock, Vertex, Ollama, ...).
+
+The only module that imports litellm. Its results are turned into OpenAI-shaped JSON bytes
+at this border, and its exceptions into our error tree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from llamos_gateway.errors import (
+    LlamosError,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamTimeout,
+)
+from llamos_gateway.upstream import UpstreamCall, UpstreamReply
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map download at import
+import litellm  # noqa: E402
+from litellm import exceptions as llx  # noqa: E402
+
+# OpenAI request fields litellm takes as keyword arguments; anything else rides in extra_body.
+_KNOWN = frozenset({
+    "messages", "prompt", "input", "temperature", "top_p", "n", "stream", "stream_options", "stop",
+    "max_tokens", "max_completion_tokens", "presence_penalty", "frequency_penalty", "logit_bias",
+    "user", "response_format", "seed", "tools", "tool_choice", "parallel_tool_calls", "logprobs",
+    "top_logprobs", "functions", "function_call", "dimensions", "encoding_format", "echo",
+    "best_of", "suffix", "modalities", "audio", "reasoning_effort", "metadata", "store",
+    "prediction", "service_tier",
+})
+
+
+class LiteLLMUpstream:
+    def __init__(self, *, name: str, model: str, api_base: str | None = None,
+                 api_key: str | None = None, timeout_s: float = 120.0, max_retries: int = 2,
+                 extra_headers: dict[str, str] | None = None) -> None:
+        self.name = name
+        self._model = model
+        self._secret = api_key
+        self._common: dict[str, Any] = {"timeout": timeout_s, "num_retries": max_retries}
+        if api_base:
+            self._common["api_base"] = api_base
+        if api_key:
+            self._common["api_key"] = api_key
+        if extra_headers:
+            self._common["extra_headers"] = extra_headers
+
+    async def complete(self, call: UpstreamCall) -> UpstreamReply:
+        kwargs = self._kwargs(call, stream=False)
+        try:
+            if call.endpoint == "chat/completions":
+                result = await litellm.acompletion(**kwargs)
+            elif call.endpoint == "completions":
+                result = await litellm.atext_completion(**kwargs)
+            else:
+                result = await litellm.aembedding(**kwargs)
+        except Exception as exc:  # litellm raises its own tree; map it, never swallow
+            raise self._map(exc) from exc
+        return UpstreamReply(status=200, content=orjson.dumps(_dump(result)))
+
+    async def stream(self, call: UpstreamCall) -> AsyncIterator[bytes]:
+        kwargs = self._kwargs(call, stream=True)
+        try:
+            if call.endpoint == "chat/completions":
+                chunks = await litellm.acompletion(**kwargs)
+            else:
+                chunks = await litellm.atext_completion(**kwargs)
+        except Exception as exc:
+            raise self._map(exc) from exc
+        return self._relay(chunks)
+
+    async def aclose(self) -> None:
+        return None
+
+    async def _relay(self, chunks: Any) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in chunks:
+                yield b"data: " + orjson.dumps(_dump(chunk)) + b"\n\n"
+        except Exception as exc:
+            raise self._map(exc) from exc
+        yield b"data: [DONE]\n\n"
+
+    def _kwargs(self, call: UpstreamCall, *, stream: bool) -> dict[str, Any]:
+        body = call.body
+        kwargs: dict[str, Any] = {k: v for k, v in body.items() if k in _KNOWN}
+        extra = {k: v for k, v in body.items() if k not in _KNOWN and k != "model"}
+        if extra:
+            kwargs["extra_body"] = extra
+        kwargs.update(self._common, model=self._model)
+        if call.timeout_s is not None:
+            kwargs["timeout"] = call.timeout_s
+        if call.endpoint != "embeddings":
+            kwargs["stream"] = stream
+        return kwargs
+
+    def _map(self, exc: Exception) -> LlamosError:
+        message = str(getattr(exc, "message", None) or exc)
+        if self._secret:
+            message = message.replace(self._secret, "***")
+        message = f"upstream {self.name}: {message[:500]}"
+        if isinstance(exc, llx.Timeout):
+            return UpstreamTimeout(message)
+        if isinstance(exc, llx.AuthenticationError | llx.PermissionDeniedError):
+            return UpstreamError(f"upstream {self.name} rejected the gateway's credentials",
+                                 code="upstream_auth_failed")
+        if isinstance(exc, llx.RateLimitError):
+            return UpstreamStatusError(message, status=429, type_="rate_limit_error",
+                                       code="rate_limit_exceeded")
+        if isinstance(exc, llx.NotFoundError):
+            return UpstreamStatusError(message, status=404, type_="invalid_request_error",
+                                       code="model_not_found")
+        if isinstance(exc, llx.BadRequestError):
+            return UpstreamStatusError(message, status=400, type_="invalid_request_error",
+                                       code="upstream_bad_request")
+        if isinstance(exc, LlamosError):
+            return exc
+        return UpstreamError(message)
+
+
+def _dump(result: Any) -> Any:
+    if hasattr(result, "model_dump"):
+        data = result.model_dump(exclude_none=False)
+        data.pop("_hidden_params", None)
+        data.pop("_response_headers", None)
+        return data
+    return result

@@ -1,0 +1,42 @@
+"""Model routing: the name a client sends -> the upstream that serves it, and the upstream's name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from llamos_gateway.errors import ModelNotFound
+from llamos_gateway.upstream import Upstream
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    alias: str
+    upstream: Upstream
+    upstream_model: str
+    owned_by: str
+    path: str  # "passthrough", "litellm" or "local": shown by /readyz and `llamos models`
+
+
+class ModelRouter:
+    def __init__(self, routes: Mapping[str, Route]) -> None:
+        self._routes = dict(routes)
+
+    def resolve(self, model: str) -> Route:
+        route = self._routes.get(model)
+        if route is None:
+            raise ModelNotFound(
+                f"The model '{model}' does not exist or is not served by this gateway. "
+                f"Available: {', '.join(sorted(self._routes))}",
+                param="model",
+            )
+        return route
+
+    def routes(self) -> list[Route]:
+        return [self._routes[name] for name in sorted(self._routes)]
+
+    def upstreams(self) -> list[Upstream]:
+        seen: dict[int, Upstream] = {}
+        for route in self._routes.values():
+            seen.setdefault(id(route.upstream), route.upstream)
+        return list(seen.values())

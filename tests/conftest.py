@@ -1,0 +1,112 @@
+"""Shared fixtures: a real fake upstream on 127.0.0.1, settings, in-process and served gateways."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from llamos_gateway.api.app import create_app
+from llamos_gateway.purifier import Purifier
+from llamos_gateway.settings import Settings, load_settings
+from llamos_gateway.wiring import Components, open_components
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.purifiers import MarkPurifier
+from tests.fakes.server import ServedApp
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No LLAMOS_* variable from the developer's shell leaks into a test."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("LLAMOS_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[tuple[FakeOpenAI, str]]:
+    fake = FakeOpenAI()
+    with ServedApp(fake) as served:
+        yield fake, served.url
+
+
+@pytest.fixture
+def fake_upstream(fake_server: tuple[FakeOpenAI, str]) -> FakeOpenAI:
+    fake, _ = fake_server
+    fake.reset()
+    return fake
+
+
+@pytest.fixture
+def fake_url(fake_server: tuple[FakeOpenAI, str], fake_upstream: FakeOpenAI) -> str:
+    return fake_server[1] + "/v1"
+
+
+@pytest.fixture
+def settings_for(fake_url: str) -> Callable[..., Settings]:
+    """Settings with two aliases on the fake upstream: `fake` (pass-through) and
+    `fake-litellm` (through litellm), plus anything passed in."""
+
+    def build(**overrides: Any) -> Settings:
+        base: dict[str, Any] = {
+            "models": {
+                "fake": {"model": "openai/fake-model", "api_base": fake_url},
+                "fake-litellm": {"model": "openai/fake-model", "api_base": fake_url,
+                                 "passthrough": False},
+            },
+            "defense": {"backend": "passthrough"},
+            "limits": {"max_retries": 0},
+        }
+        for key, value in overrides.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                base[key] = {**base[key], **value}
+            else:
+                base[key] = value
+        return load_settings(**base)
+
+    return build
+
+
+def factory_with(purifier: Purifier | None = None,
+                 **kw: Any) -> Callable[[Settings], AbstractAsyncContextManager[Components]]:
+    def factory(settings: Settings) -> AbstractAsyncContextManager[Components]:
+        return open_components(settings, purifier=purifier, **kw)
+
+    return factory
+
+
+@pytest.fixture
+def mark_purifier() -> MarkPurifier:
+    return MarkPurifier()
+
+
+@pytest.fixture
+async def api(settings_for: Callable[..., Settings],
+              mark_purifier: MarkPurifier) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process (ASGI transport, lifespan run), with the marking purifier."""
+    app = create_app(settings_for(), components=factory_with(mark_purifier))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            yield client
+
+
+@pytest.fixture
+def serve_gateway() -> Iterator[Callable[..., str]]:
+    """Serve a gateway app on 127.0.0.1 for real; returns its /v1 base URL."""
+    started: list[ServedApp] = []
+
+    def start(settings: Settings, purifier: Purifier | None = None, **kw: Any) -> str:
+        served = ServedApp(create_app(settings, components=factory_with(purifier, **kw))).start()
+        started.append(served)
+        return served.url + "/v1"
+
+    yield start
+    for served in started:
+        served.stop()

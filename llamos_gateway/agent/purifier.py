@@ -1,0 +1,178 @@
+"""`LLMPurifier`: the LLAMOS defense agent as a `Purifier`.
+
+One call to the defense model per text (temperature 0, strict JSON asked for), through any
+`Upstream`: the pass-through client for an OpenAI-compatible `api_base`, or the litellm
+adapter for `anthropic/...`, `ollama/...` and the rest. Errors, timeouts and unparseable
+replies are retried `max_retries` times and then raised as `DefenseUnavailable`; the
+gateway's defense service applies fail-open or fail-closed. Outputs that fail a guard are
+replaced by the input (`drift_policy="forward"`) or rejected (`"reject"`), with the reason
+code recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+
+from llamos_gateway.agent.diff import char_edits
+from llamos_gateway.agent.guards import DriftLimits, drift_reason, new_boundary
+from llamos_gateway.agent.parse import AgentAnswer, ParseFailure, parse_answer
+from llamos_gateway.agent.prompts import PromptSet
+from llamos_gateway.errors import DefenseUnavailable, LlamosError, UpstreamTimeout
+from llamos_gateway.purifier import PurifyRequest, PurifyResult
+from llamos_gateway.upstream import Upstream, UpstreamCall
+
+log = logging.getLogger(__name__)
+
+DEFENSE_TIMEOUT = "defense_timeout"
+DEFENSE_ERROR = "defense_error"
+DEFENSE_UNPARSEABLE = "defense_unparseable"
+FLAG_MISMATCH = "changed_flag_mismatch"
+OSCILLATION = "idempotence_oscillation"
+RETRIED = "defense_retried"
+
+DriftPolicy = Literal["forward", "reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    answer: AgentAnswer
+    boundary: str
+    tokens: int
+    attempts: int
+    defense_ms: float
+
+
+class LLMPurifier:
+    """The defense agent. `model` is the upstream's own model name for the defense LLM."""
+
+    name = "llamos"
+
+    def __init__(self, *, upstream: Upstream, model: str, prompts: PromptSet,
+                 task: str | None = None, limits: DriftLimits | None = None,
+                 timeout_s: float = 20.0, max_retries: int = 1,
+                 idempotence_check: bool = False, drift_policy: DriftPolicy = "forward",
+                 json_mode: bool = True,
+                 boundary: Callable[[str], str] = new_boundary) -> None:
+        self._upstream = upstream
+        self._model = model
+        self._prompts = prompts
+        self._task = task
+        self._limits = limits or DriftLimits()
+        self._timeout_s = timeout_s
+        self._retries = max_retries
+        self._idempotence = idempotence_check
+        self._drift_policy = drift_policy
+        self._json_mode = json_mode
+        self._boundary = boundary
+
+    @property
+    def prompt_version(self) -> str:
+        return self._prompts.version
+
+    async def purify(self, request: PurifyRequest) -> PurifyResult:
+        started = time.perf_counter()
+        original = request.text
+        if not original.strip():
+            return PurifyResult(original=original, purified=original, backend=self.name,
+                                reasons=("empty_input",), prompt_version=self._prompts.version)
+        task = request.task or self._task
+        reply = await self._ask(original, task)
+        purified = reply.answer.purified
+        reasons: list[str] = [RETRIED] if reply.attempts > 1 else []
+        if reply.answer.changed != (purified != original):
+            reasons.append(FLAG_MISMATCH)
+        fallback = drift_reason(original, purified, boundary=reply.boundary, limits=self._limits)
+        tokens = reply.tokens
+        extra: dict[str, object] = {"parse": reply.answer.path, "attempts": reply.attempts,
+                                    "defense_ms": round(reply.defense_ms, 3)}
+        if fallback is not None:
+            log.warning("defense output rejected: %s (prompt %s)", fallback, self._prompts.version)
+            if self._drift_policy == "reject":
+                raise DefenseUnavailable(f"defense output rejected by guard: {fallback}",
+                                         reason=fallback)
+            purified = original
+            reasons.append(fallback)
+        elif self._idempotence and purified != original:
+            again = await self._ask(purified, task)
+            tokens += again.tokens
+            extra["defense_ms"] = round(reply.defense_ms + again.defense_ms, 3)
+            if again.answer.purified != purified:
+                reasons.append(OSCILLATION)
+        return PurifyResult(
+            original=original, purified=purified, backend=self.name,
+            edits=char_edits(original, purified), reasons=tuple(reasons),
+            suspicious=purified != original, prompt_version=self._prompts.version,
+            fallback=fallback, agent_called=True, defense_tokens=tokens, extra=extra,
+        ).with_timing(started)
+
+    def request_body(self, text: str, *, boundary: str, task: str | None) -> dict[str, Any]:
+        """The chat/completions body sent to the defense model."""
+        messages = self._prompts.messages(text, boundary=boundary, task=task)
+        body: dict[str, Any] = {
+            "model": self._model,
+            "messages": [m.as_dict() for m in messages],
+            "temperature": 0,
+            "max_tokens": len(text) // 2 + 128,
+        }
+        if self._json_mode:
+            body["response_format"] = {"type": "json_object"}
+        return body
+
+    async def _ask(self, text: str, task: str | None) -> _Reply:
+        reason, detail = DEFENSE_ERROR, "no attempt made"
+        spent_ms = 0.0
+        for attempt in range(1, self._retries + 2):
+            boundary = self._boundary(text)
+            call = UpstreamCall("chat/completions", self.request_body(text, boundary=boundary,
+                                                                      task=task),
+                                timeout_s=self._timeout_s)
+            sent = time.perf_counter()
+            try:
+                async with asyncio.timeout(self._timeout_s):
+                    reply = await self._upstream.complete(call)
+            except (TimeoutError, UpstreamTimeout):
+                reason, detail = DEFENSE_TIMEOUT, f"defense model timed out after {self._timeout_s}s"
+                spent_ms += (time.perf_counter() - sent) * 1000.0
+                continue
+            except LlamosError as exc:
+                reason, detail = DEFENSE_ERROR, f"defense model failed: {exc.message}"
+                spent_ms += (time.perf_counter() - sent) * 1000.0
+                if 400 <= exc.status < 500 and exc.status not in (408, 409, 429):
+                    break
+                continue
+            spent_ms += (time.perf_counter() - sent) * 1000.0
+            if reply.status >= 400:
+                reason, detail = DEFENSE_ERROR, f"defense model answered HTTP {reply.status}"
+                continue
+            try:
+                content, tokens = _completion(reply.content)
+                answer = parse_answer(content)
+            except ParseFailure as exc:
+                reason, detail = DEFENSE_UNPARSEABLE, f"defense model reply unusable: {exc}"
+                continue
+            return _Reply(answer=answer, boundary=boundary, tokens=tokens, attempts=attempt,
+                          defense_ms=spent_ms)
+        log.warning("defense unavailable: %s (%s)", reason, detail)
+        raise DefenseUnavailable(detail, reason=reason)
+
+
+def _completion(content: bytes) -> tuple[str, int]:
+    """The assistant text and total tokens of an OpenAI chat completion body."""
+    try:
+        body = orjson.loads(content)
+        message = body["choices"][0]["message"]
+        text = message["content"]
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
+        raise ParseFailure(f"not a chat completion ({type(exc).__name__})") from exc
+    if not isinstance(text, str):
+        raise ParseFailure("completion has no text content")
+    usage = body.get("usage") if isinstance(body, dict) else None
+    tokens = usage.get("total_tokens", 0) if isinstance(usage, dict) else 0
+    return text, tokens if isinstance(tokens, int) else 0

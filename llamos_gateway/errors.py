@@ -109,6 +109,7 @@ class UpstreamStatusError(UpstreamError):
 
     def __init__(self, message: str, *, status: int, type_: str = "api_error",
                  code: str | None = "upstream_error", param: str | None = None) -> None:
-        super().__init__(message, param=param, code=code)
+        super().__init__(message, param=param)
         self.status = status  # type: ignore[misc]
         self.type = type_  # type: ignore[misc]
+        self.code = code  # type: ignore[misc]  # the upstream's own code, None included

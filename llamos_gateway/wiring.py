@@ -74,14 +74,12 @@ def build_router(settings: Settings, client: httpx.AsyncClient) -> ModelRouter:
     builtins = local_models()
     for name, factory in builtins.items():
         routes[name] = Route(name, factory(), name, "llamos-local", "local")
-    shared: dict[tuple[str, str | None], HttpUpstream] = {}
     for alias, spec in settings.models.items():
-        routes[alias] = _route(alias, spec, settings, client, shared, builtins)
+        routes[alias] = _route(alias, spec, settings, client, builtins)
     return ModelRouter(routes)
 
 
 def _route(alias: str, spec: ModelSpec, settings: Settings, client: httpx.AsyncClient,
-           shared: dict[tuple[str, str | None], HttpUpstream],
            builtins: dict[str, Callable[[], LocalChatModel]]) -> Route:
     if spec.model.startswith("local/"):
         if spec.model not in builtins:
@@ -93,14 +91,13 @@ def _route(alias: str, spec: ModelSpec, settings: Settings, client: httpx.AsyncC
     limits = settings.limits
     if spec.uses_passthrough:
         assert spec.api_base is not None
-        key = (spec.api_base, spec.api_key_env)
-        if key not in shared:
-            shared[key] = HttpUpstream(
-                name=alias, api_base=spec.api_base, client=client, api_key=spec.api_key(),
-                max_retries=spec.max_retries if spec.max_retries is not None else limits.max_retries,
-                timeout_s=spec.timeout_s, extra_headers=spec.extra_headers)
+        # one pooled client for all; the upstream object itself is per alias (own timeout, retries)
+        upstream = HttpUpstream(
+            name=alias, api_base=spec.api_base, client=client, api_key=spec.api_key(),
+            max_retries=spec.max_retries if spec.max_retries is not None else limits.max_retries,
+            timeout_s=spec.timeout_s, extra_headers=spec.extra_headers)
         upstream_model = spec.model.removeprefix("openai/")
-        return Route(alias, shared[key], upstream_model, "openai-compatible", "passthrough")
+        return Route(alias, upstream, upstream_model, "openai-compatible", "passthrough")
     from llamos_gateway.upstream.litellm_adapter import LiteLLMUpstream
 
     upstream = LiteLLMUpstream(
@@ -155,8 +152,8 @@ async def open_components(settings: Settings, *, purifier: Purifier | None = Non
         probes: dict[str, Probe] = {}
         for route in router.routes():
             up = route.upstream
-            if isinstance(up, HttpUpstream) and f"upstream:{up.name}" not in probes:
-                probes[f"upstream:{up.name}"] = _probe_http(client, up.base_url)
+            if isinstance(up, HttpUpstream):
+                probes[f"upstream:{route.alias}"] = _probe_http(client, up.base_url)
         info = {"defense": {"backend": chosen.name, "mode": settings.defense.mode.value,
                             "fail_policy": settings.defense.fail_policy},
                 "cache": {"kind": "none"},

@@ -24,6 +24,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map do
 import litellm  # noqa: E402
 from litellm import exceptions as llx  # noqa: E402
 
+litellm.suppress_debug_info = True  # no "Give Feedback" banners on our stdout
+
 # OpenAI request fields litellm takes as keyword arguments; anything else rides in extra_body.
 _KNOWN = frozenset({
     "messages", "prompt", "input", "temperature", "top_p", "n", "stream", "stream_options", "stop",
@@ -47,6 +49,10 @@ class LiteLLMUpstream:
             self._common["api_base"] = api_base
         if api_key:
             self._common["api_key"] = api_key
+        elif api_base and model.startswith("openai/"):
+            # a self-hosted OpenAI-compatible server (vLLM, Ollama) needs no key, but the
+            # OpenAI client refuses to start without one
+            self._common["api_key"] = "no-key"
         if extra_headers:
             self._common["extra_headers"] = extra_headers
 
@@ -96,13 +102,19 @@ class LiteLLMUpstream:
             kwargs["timeout"] = call.timeout_s
         if call.endpoint != "embeddings":
             kwargs["stream"] = stream
+        if call.endpoint == "chat/completions" and body.get("tools"):
+            # litellm otherwise routes tool calls through its MCP gateway check, which needs the
+            # optional `mcp` package; plain function tools never need it
+            kwargs["_skip_mcp_handler"] = True
         return kwargs
 
     def _map(self, exc: Exception) -> LlamosError:
         message = str(getattr(exc, "message", None) or exc)
+        lines = message.split("\nTraceback", 1)[0].strip().splitlines()
+        message = lines[0][:500] if lines else ""
         if self._secret:
             message = message.replace(self._secret, "***")
-        message = f"upstream {self.name}: {message[:500]}"
+        message = f"upstream {self.name}: {message or type(exc).__name__}"
         if isinstance(exc, llx.Timeout):
             return UpstreamTimeout(message)
         if isinstance(exc, llx.AuthenticationError | llx.PermissionDeniedError):

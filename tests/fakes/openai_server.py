@@ -115,19 +115,30 @@ class FakeOpenAI:
             return
         body = body if isinstance(body, dict) else {}
         if body.get("stream"):
-            await self._stream(send, body, reply)
+            await self._stream(send, receive, body, reply)
         elif path.endswith("/embeddings"):
             await _json(send, 200, _embeddings(body))
         else:
             await _json(send, 200, _completion(path, body, reply), reply.headers)
 
-    async def _stream(self, send: Send, body: dict[str, Any], reply: Reply) -> None:
+    async def _stream(self, send: Send, receive: Receive, body: dict[str, Any],
+                      reply: Reply) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream")]})
         pieces = reply.chunks if reply.chunks is not None else _answer(body, reply).split(" ")
         cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        gone = asyncio.Event()
+
+        async def watch() -> None:  # the server does not raise on send after a disconnect
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.ensure_future(watch())
         try:
             for i, piece in enumerate(pieces):
+                if gone.is_set():
+                    raise asyncio.CancelledError
                 chunk = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
                          "model": body.get("model", "fake"),
                          "choices": [{"index": 0, "delta": {"content": piece if i == 0 else f" {piece}"}
@@ -145,7 +156,9 @@ class FakeOpenAI:
         except (asyncio.CancelledError, OSError):
             with self._lock:
                 self.cancelled_streams += 1
-            raise
+            return
+        finally:
+            watcher.cancel()
         with self._lock:
             self.completed_streams += 1
 

@@ -1,0 +1,163 @@
+"""Replay PromptAttack files (Xu et al., ICLR 2024) against a target, defense off and on.
+
+A file maps each perturbation instruction (C1..C3 character, W1..W3 word, S1..S3 sentence)
+to strategies (`zero—shot` with an EM DASH in the published files, `few-shot`) holding
+`{idx, sentence, label}` lists. The published sentences are raw attacker-LLM outputs, so each
+is checked by the fidelity filter against the clean sentence of the same `idx`; one that
+fails is replaced by the clean sentence. Success counts only where the target was right on
+the clean input and is wrong on the adversarial one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from llamos_gateway.errors import InvalidRequest, NotFound
+from llamos_gateway.evaluation.datasets import Dataset, Example
+from llamos_gateway.evaluation.defended import DefendedClassifier
+from llamos_gateway.evaluation.fidelity import FidelityFilter, changed_words
+from llamos_gateway.evaluation.protocols import Classifier, TextInput, as_text
+from llamos_gateway.evaluation.results import Evaluation, ExampleOutcome, RunResult, summarize
+from llamos_gateway.purifier import Purifier
+
+INSTRUCTIONS = ("C1", "C2", "C3", "W1", "W2", "W3", "S1", "S2", "S3")
+STRATEGIES = ("zero-shot", "few-shot")
+
+
+def normalize_strategy(key: str) -> str:
+    """`zero—shot` (em dash, as published), `zero–shot`, `zero_shot` -> `zero-shot`."""
+    return key.replace("\u2014", "-").replace("\u2013", "-").replace("_", "-").strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class AdversarialItem:
+    idx: int
+    label: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PromptAttackSet:
+    source: str
+    lists: Mapping[tuple[str, str], tuple[AdversarialItem, ...]]  # (instruction, strategy)
+
+
+def load_promptattack(path: Path) -> PromptAttackSet:
+    if not path.is_file():
+        raise NotFound(f"PromptAttack file not found: {path}", param="file")
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"PromptAttack file {path} is not JSON: {exc}", param="file") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest(f"PromptAttack file {path}: expected an object keyed by "
+                             "instruction (C1..S3)", param="file")
+    lists: dict[tuple[str, str], tuple[AdversarialItem, ...]] = {}
+    for instruction, strategies in data.items():
+        if instruction not in INSTRUCTIONS or not isinstance(strategies, dict):
+            raise InvalidRequest(f"PromptAttack file {path}: unexpected key {instruction!r} "
+                                 f"(expected {', '.join(INSTRUCTIONS)})", param="file")
+        for key, items in strategies.items():
+            lists[(instruction, normalize_strategy(key))] = tuple(
+                _item(item, path, instruction, key) for item in items)
+    return PromptAttackSet(str(path), lists)
+
+
+def _item(item: object, path: Path, instruction: str, key: str) -> AdversarialItem:
+    if not isinstance(item, dict) or not {"idx", "label"} <= item.keys():
+        raise InvalidRequest(f"PromptAttack file {path}: {instruction}/{key} items need "
+                             "idx, label and the text", param="file")
+    text = item.get("sentence", item.get("sentence1", item.get("text")))
+    return AdversarialItem(int(item["idx"]), int(item["label"]), str(text or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOptions:
+    instructions: tuple[str, ...] = INSTRUCTIONS
+    strategies: tuple[str, ...] = STRATEGIES
+    fidelity: FidelityFilter = FidelityFilter()
+    concurrency: int = 8
+
+
+def _adversarial_input(example: Example, text: str) -> TextInput:
+    """PromptAttack perturbs the first field (the sentence; the premise for pair tasks)."""
+    return text if len(example.fields) == 1 else (text, *example.fields[1:])
+
+
+async def _score(pipeline: Classifier, inputs: Sequence[TextInput]) -> np.ndarray[object, object]:
+    return (await pipeline.predict(list(inputs))).predicted
+
+
+async def replay(attack_set: PromptAttackSet, dataset: Dataset, target: Classifier,
+                 defenses: Mapping[str, Purifier], options: ReplayOptions) -> Evaluation:
+    started = time.perf_counter()
+    by_idx = {e.idx: e for e in dataset.examples}
+    pipelines: dict[str, Classifier] = {"none": target}
+    for name, purifier in defenses.items():
+        pipelines[name] = DefendedClassifier(target, purifier, task=dataset.task.purify_task,
+                                             concurrency=options.concurrency)
+    examples = list(dataset.examples)
+    clean = {name: await _score(p, [e.input for e in examples]) for name, p in pipelines.items()}
+    clean_by_idx = {name: dict(zip((e.idx for e in examples), preds, strict=True))
+                    for name, preds in clean.items()}
+    accuracy = {name: float(np.mean([clean_by_idx[name][e.idx] == e.label for e in examples]))
+                for name in pipelines}
+    runs: list[RunResult] = []
+    for instruction in options.instructions:
+        for strategy in options.strategies:
+            items = [i for i in attack_set.lists.get((instruction, strategy), ()) if i.idx in by_idx]
+            if not items:
+                continue
+            runs += await _replay_list(instruction, strategy, items, by_idx, pipelines,
+                                       clean_by_idx, accuracy, options.fidelity)
+    return Evaluation(dataset=dataset.name, target=target.name, labels=target.labels,
+                      n=len(dataset), seed=0, clean_accuracy=accuracy["none"], runs=tuple(runs),
+                      wall_s=time.perf_counter() - started,
+                      meta={"source": attack_set.source,
+                            "clean_accuracy_purified": {k: v for k, v in accuracy.items()
+                                                        if k != "none"},
+                            "fidelity": {"max_word_modification_ratio":
+                                         options.fidelity.max_word_modification_ratio,
+                                         "similarity": ("checked" if options.fidelity.similarity_checked
+                                                        else "skipped: no similarity model")}})
+
+
+async def _replay_list(instruction: str, strategy: str, items: Sequence[AdversarialItem],
+                       by_idx: Mapping[int, Example], pipelines: Mapping[str, Classifier],
+                       clean: Mapping[str, Mapping[int, int]], accuracy: Mapping[str, float],
+                       fidelity: FidelityFilter) -> list[RunResult]:
+    examples = [by_idx[i.idx] for i in items]
+    verdicts = [fidelity.check(as_text(e.fields[0]), i.text, instruction)
+                for e, i in zip(examples, items, strict=True)]
+    adversarial = [_adversarial_input(e, i.text) if v.passed else e.input
+                   for e, i, v in zip(examples, items, verdicts, strict=True)]
+    pass_rate = sum(v.passed for v in verdicts) / len(verdicts)
+    runs = []
+    for name, pipeline in pipelines.items():
+        t0 = time.perf_counter()
+        purified: list[TextInput | None] = [None] * len(adversarial)
+        if isinstance(pipeline, DefendedClassifier):
+            cleaned = await pipeline.purify_many(adversarial)
+            purified = list(cleaned)
+            predicted = await _score(pipeline.target, cleaned)
+        else:
+            predicted = await _score(pipeline, adversarial)
+        outcomes = []
+        for e, adv, pred, pur in zip(examples, adversarial, predicted, purified, strict=True):
+            before = int(clean[name][e.idx])
+            status = ("skipped" if before != e.label else
+                      "succeeded" if int(pred) != e.label else "failed")
+            outcomes.append(ExampleOutcome(e.idx, e.label, e.input, adv, pur, status, before,
+                                           int(pred), 1, changed_words(as_text(e.input),
+                                                                       as_text(adv))))
+        runs.append(summarize(outcomes, recipe=f"{instruction}/{strategy}", defense=name,
+                              mode="replay", wall_s=time.perf_counter() - t0,
+                              queries=len(outcomes), fidelity_pass_rate=pass_rate,
+                              clean_accuracy_purified=None if name == "none" else accuracy[name]))
+    return runs

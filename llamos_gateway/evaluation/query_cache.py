@@ -1,0 +1,64 @@
+"""A cache of target answers, so repeating a query (same model, prompt version, text) is free.
+
+`QueryCache` is the seam: Redis when configured (the storage adapter implements the same two
+methods), `DiskQueryCache` (SQLite in the user cache dir) otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from llamos_gateway.evaluation.cache import cache_dir
+
+
+class QueryCache(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes) -> None: ...
+
+
+class DiskQueryCache:
+    """SQLite file; calls run in a worker thread, off the event loop."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or cache_dir("queries") / "llm-targets.sqlite3"
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, value BLOB)")
+
+    def _get(self, key: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM answers WHERE key = ?", (key,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def _set(self, key: str, value: bytes) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?)", (key, value))
+
+    async def get(self, key: str) -> bytes | None:
+        return await asyncio.to_thread(self._get, key)
+
+    async def set(self, key: str, value: bytes) -> None:
+        await asyncio.to_thread(self._set, key, value)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class MemoryQueryCache:
+    """In-process dict; for tests and single runs."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, bytes] = {}
+
+    async def get(self, key: str) -> bytes | None:
+        return self._data.get(key)
+
+    async def set(self, key: str, value: bytes) -> None:
+        self._data[key] = value

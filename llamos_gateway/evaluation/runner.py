@@ -1,0 +1,138 @@
+"""Runs recipes against a target with the defense off and on, on the same examples and seed.
+
+Adaptive mode attacks the defended pipeline itself; transfer mode replays the adversarial
+examples found against the bare target through the defense. The defense-off run is always
+included: it is the baseline every defended run is compared with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from llamos_gateway.evaluation.datasets import Dataset
+from llamos_gateway.evaluation.defended import DefendedClassifier
+from llamos_gateway.evaluation.protocols import Classifier, TextInput
+from llamos_gateway.evaluation.results import Evaluation, ExampleOutcome, RunResult, summarize
+from llamos_gateway.purifier import Purifier
+
+MODES = ("adaptive", "transfer")
+
+
+class ProgressSink(Protocol):
+    """Where progress goes (a rich bar in the CLI). `start` returns the advance callback."""
+
+    def start(self, description: str, total: int) -> Callable[[], None]: ...
+
+
+class _Silent:
+    def start(self, description: str, total: int) -> Callable[[], None]:
+        return lambda: None
+
+
+@dataclass(frozen=True, slots=True)
+class EvalOptions:
+    recipes: tuple[str, ...]
+    modes: tuple[str, ...] = MODES
+    seed: int = 0
+    query_budget: int | None = None
+    concurrency: int = 8
+
+
+async def _attack(recipe: str, classifier: Classifier, dataset: Dataset, options: EvalOptions,
+                  progress: ProgressSink, description: str) -> list[ExampleOutcome]:
+    from llamos_gateway.evaluation.textattack_adapter import AttackRunner, attack_many
+
+    loop = asyncio.get_running_loop()
+    runner = await asyncio.to_thread(AttackRunner, recipe, classifier, loop,
+                                     query_budget=options.query_budget)
+    advance = progress.start(description, len(dataset))
+    records = await asyncio.to_thread(attack_many, runner, dataset.examples, options.seed,
+                                      lambda _record: advance())
+    return [ExampleOutcome(r.idx, r.label, r.original, r.adversarial, None, r.status,
+                           r.original_prediction, r.adversarial_prediction, r.queries,
+                           r.perturbed_words) for r in records]
+
+
+async def _adaptive(recipe: str, name: str, defended: DefendedClassifier, dataset: Dataset,
+                    options: EvalOptions, progress: ProgressSink,
+                    clean_purified: float) -> RunResult:
+    before = defended.stats
+    started = time.perf_counter()
+    outcomes = await _attack(recipe, defended, dataset, options, progress,
+                             f"{recipe} · {name} · adaptive")
+    wall = time.perf_counter() - started
+    after = defended.stats
+    purified = await defended.purify_many([o.adversarial for o in outcomes])
+    outcomes = [_with_purified(o, p) for o, p in zip(outcomes, purified, strict=True)]
+    calls = after.calls - before.calls
+    return summarize(outcomes, recipe=recipe, defense=name, mode="adaptive",
+                     clean_accuracy_purified=clean_purified, defense_calls=calls,
+                     defense_latency_ms=(after.total_ms - before.total_ms) / calls if calls else 0.0,
+                     wall_s=wall, queries=sum(o.queries for o in outcomes))
+
+
+def _with_purified(outcome: ExampleOutcome, purified: TextInput) -> ExampleOutcome:
+    return replace(outcome, purified=purified)
+
+
+async def _transfer(recipe: str, name: str, defended: DefendedClassifier,
+                    baseline: Sequence[ExampleOutcome], clean_predictions: Sequence[int],
+                    clean_purified: float) -> RunResult:
+    before = defended.stats
+    started = time.perf_counter()
+    adversarial = [o.adversarial for o in baseline]
+    purified = await defended.purify_many(adversarial)
+    predicted = (await defended.target.predict(purified)).predicted
+    wall = time.perf_counter() - started
+    after = defended.stats
+    outcomes = []
+    for o, p, clean, adv in zip(baseline, purified, clean_predictions, predicted, strict=True):
+        status = ("skipped" if clean != o.label else
+                  "succeeded" if int(adv) != o.label and o.status == "succeeded" else "failed")
+        outcomes.append(ExampleOutcome(o.idx, o.label, o.original, o.adversarial, p, status,
+                                       clean, int(adv), 1, o.perturbed_words))
+    calls = after.calls - before.calls
+    return summarize(outcomes, recipe=recipe, defense=name, mode="transfer",
+                     clean_accuracy_purified=clean_purified, defense_calls=calls,
+                     defense_latency_ms=(after.total_ms - before.total_ms) / calls if calls else 0.0,
+                     wall_s=wall, queries=len(outcomes))
+
+
+async def evaluate(dataset: Dataset, target: Classifier, defenses: Mapping[str, Purifier],
+                   options: EvalOptions, progress: ProgressSink | None = None) -> Evaluation:
+    """Every recipe with the defense off, then under each defense in each mode."""
+    progress = progress or _Silent()
+    started = time.perf_counter()
+    inputs = [e.input for e in dataset.examples]
+    labels = [e.label for e in dataset.examples]
+    clean = (await target.predict(inputs)).predicted
+    defended = {name: DefendedClassifier(target, purifier, task=dataset.task.purify_task,
+                                         concurrency=options.concurrency)
+                for name, purifier in defenses.items()}
+    clean_defended = {name: (await d.predict(inputs)).predicted for name, d in defended.items()}
+    accuracy = {name: float((p == labels).mean()) for name, p in clean_defended.items()}
+    runs: list[RunResult] = []
+    for recipe in options.recipes:
+        t0 = time.perf_counter()
+        base = await _attack(recipe, target, dataset, options, progress, f"{recipe} · no defense")
+        runs.append(summarize(base, recipe=recipe, defense="none", mode="adaptive",
+                              wall_s=time.perf_counter() - t0,
+                              queries=sum(o.queries for o in base)))
+        for name, pipeline in defended.items():
+            if "adaptive" in options.modes:
+                runs.append(await _adaptive(recipe, name, pipeline, dataset, options, progress,
+                                            accuracy[name]))
+            if "transfer" in options.modes:
+                runs.append(await _transfer(recipe, name, pipeline, base,
+                                            [int(p) for p in clean_defended[name]],
+                                            accuracy[name]))
+    return Evaluation(dataset=dataset.name, target=target.name, labels=target.labels,
+                      n=len(dataset), seed=options.seed,
+                      clean_accuracy=float((clean == labels).mean()), runs=tuple(runs),
+                      wall_s=time.perf_counter() - started,
+                      meta={"clean_accuracy_purified": accuracy,
+                            "defense_stats": {n: d.stats.calls for n, d in defended.items()}})

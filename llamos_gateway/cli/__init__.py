@@ -18,9 +18,11 @@ def build_cli() -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     # Each module exposes register(app). Keep one import per line (several people edit this list).
+    import llamos_gateway.cli.eval as eval_cli
     from llamos_gateway.cli import serve
 
     serve.register(app)
+    eval_cli.register(app)
     return app
 
 

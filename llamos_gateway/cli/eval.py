@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from llamos_gateway.evaluation.jobs import DataSpec
     from llamos_gateway.evaluation.results import Evaluation
 
-Dataset = Annotated[str, typer.Option(help="sst2, rte, a .csv/.jsonl file, or hf:NAME[/CONFIG][:SPLIT]")]
+Dataset = Annotated[str, typer.Option(help="sst2, rte, a .csv/.jsonl file, or hf:NAME/CONFIG:SPLIT")]
 Target = Annotated[str, typer.Option(help="model to attack: local/sst2-sentiment or a gateway model")]
 Via = Annotated[str, typer.Option(help="auto, local, gateway (in-process) or a gateway URL")]
 Defense = Annotated[str, typer.Option(help="comma list of lexical, llamos, tiered, passthrough; "

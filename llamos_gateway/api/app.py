@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from llamos_gateway import __version__
-from llamos_gateway.api import errors, openai_routes, ops_routes
+from llamos_gateway.api import errors, openai_routes, ops_routes, purify
 from llamos_gateway.api.middleware import RequestIdMiddleware
 from llamos_gateway.settings import Settings, load_settings
 from llamos_gateway.wiring import Components, open_components
@@ -34,6 +34,7 @@ def create_app(settings: Settings, *, components: ComponentsFactory = open_compo
     errors.install(app)
     app.include_router(openai_routes.router)
     app.include_router(ops_routes.router)
+    app.include_router(purify.router)
     return app
 
 

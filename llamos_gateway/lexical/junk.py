@@ -1,0 +1,157 @@
+"""Meaningless additions at the end of a text: random handles and junk punctuation.
+
+A clean sentence ends with closing quotes/brackets, at most one terminator (`.`, `!`,
+`?`, `...`, `?!`, `!?`) or one separator/dash, and more closers. Anything else after the
+last word (`. :)`, `..?`, `. ^^`, `+ !`, emoji) is cut back to the first terminator and the
+closers. Handles are `@` tokens mixing letters and digits with no word inside
+(`@fasuv3`, `@f2b63g3`) that only punctuation follows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_HANDLE = re.compile(r"\s*(?<![\w@])@([a-z0-9]{3,12})\b", re.IGNORECASE)
+_PIECE = re.compile(
+    r"\.\.\.|…"
+    r"|[:;=8][-'^]?(?:[()\[\]dDpPoO3/\\|*]|\(-\))+"
+    r"|\^_?\^|<3|\(-\)|--"
+    r"|\S"
+)
+_TERMINATORS = frozenset([".", "!", "?", "...", "…"])
+_LEGIT_ENDINGS = frozenset([".", "!", "?", "...", "…", "?!", "!?"])
+_SEPARATORS = frozenset([",", ";", ":", "-", "--"])
+_QUOTES = frozenset(["'", '"', "”", "’", "»", "`"])
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
+_EMOTICON_LETTERS = "dDpPoO3"
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """Replace `text[start:end]` with `after`."""
+
+    start: int
+    end: int
+    after: str
+    rule: str
+
+
+def ending(text: str, is_word: Callable[[str], bool]) -> Cut | None:
+    """One cut for the end of `text`: trailing random handles and junk punctuation."""
+    found = _handles(text, is_word)
+    start = tail_start(text, found)
+    if start == 0 or not any(char.isalnum() for char in text[:start]):
+        return None
+    tail = text[start:]
+    pieces = [(m.start() + start, m.group()) for m in _PIECE.finditer(tail)
+              if not any(s <= m.start() + start < e for s, e in found)]
+    opened = _open_brackets(text[:start])
+    kinds = [_kind(piece, opened) for _, piece in pieces]
+    if not found and _clean(kinds, [p for _, p in pieces]):
+        return None
+    kept = _keep(pieces, kinds)
+    after = ""
+    if kept:
+        lead = text[start:kept[0][0]]
+        after = (lead if lead.isspace() else "") + "".join(
+            _spaced(text, pos, piece, i == 0) for i, (pos, piece) in enumerate(kept))
+        after += text[len(text.rstrip()):]
+    if after == tail:
+        return None
+    rule = "junk_handle" if found else "junk_suffix"
+    return Cut(start, len(text), after, rule)
+
+
+def _handles(text: str, is_word: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """Spans of random-looking handles followed by nothing but punctuation and space."""
+    spans: list[tuple[int, int]] = []
+    end = len(text)
+    for match in reversed(list(_HANDLE.finditer(text))):
+        if any(char.isalnum() for char in text[match.end():end]):
+            break
+        if not _random(match.group(1), is_word):
+            break
+        spans.append((match.start(), match.end()))
+        end = match.start()
+    return spans
+
+
+def _random(body: str, is_word: Callable[[str], bool]) -> bool:
+    low = body.lower()
+    if not any(c.isdigit() for c in low) or not any(c.isalpha() for c in low):
+        return False
+    return not any(len(run) >= 4 and is_word(run) for run in re.findall(r"[a-z]+", low))
+
+
+def tail_start(text: str, skip: list[tuple[int, int]]) -> int:
+    """Where the run of punctuation, symbols, emoticons, spaces (and `skip`) closing `text` begins."""
+    i = len(text)
+    while i > 0:
+        char = text[i - 1]
+        span = next((s for s, e in skip if s < i <= e), None)
+        if span is not None:
+            i = span
+        elif char.isspace() or not (char.isalnum() or char == "_"):
+            i -= 1
+        elif char in _EMOTICON_LETTERS and _emoticon_letter(text, i - 1):
+            i -= 1
+        else:
+            break
+    return i
+
+
+def _emoticon_letter(text: str, i: int) -> bool:
+    after_ok = i + 1 >= len(text) or not text[i + 1].isalnum()
+    before = text[max(0, i - 2):i]
+    return after_ok and (before[-1:] in (":", ";", "=") or before in (":-", ";-", ":'", "=-"))
+
+
+def _spaced(text: str, pos: int, piece: str, first: bool) -> str:
+    if first or pos == 0 or not text[pos - 1].isspace():
+        return piece
+    return " " + piece
+
+
+def _open_brackets(text: str) -> dict[str, int]:
+    return {o: text.count(o) - text.count(c) for c, o in _CLOSERS.items()}
+
+
+def _kind(piece: str, opened: dict[str, int]) -> str:
+    if piece in _TERMINATORS:
+        return "end"
+    if piece in _QUOTES or piece in ("''", "``"):
+        return "close"
+    if piece in _CLOSERS and opened.get(_CLOSERS[piece], 0) > 0:
+        opened[_CLOSERS[piece]] -= 1
+        return "close"
+    if piece in _SEPARATORS:
+        return "sep"
+    return "junk"
+
+
+def _clean(kinds: list[str], pieces: list[str]) -> bool:
+    if "junk" in kinds:
+        return False
+    middle = [i for i, k in enumerate(kinds) if k != "close"]
+    if not middle:
+        return True
+    if middle != list(range(middle[0], middle[-1] + 1)):
+        return False
+    run = "".join(pieces[i] for i in middle)
+    if all(kinds[i] == "end" for i in middle):
+        return run in _LEGIT_ENDINGS
+    return len(middle) == 1
+
+
+def _keep(pieces: list[tuple[int, str]], kinds: list[str]) -> list[tuple[int, str]]:
+    """Closers, the first terminator (or, failing one, the first separator) and closers."""
+    anchor = next((i for i, k in enumerate(kinds) if k == "end"), None)
+    if anchor is None:
+        anchor = next((i for i, k in enumerate(kinds) if k == "sep"), None)
+    kept = []
+    for i, (pos, piece) in enumerate(pieces):
+        if kinds[i] == "close" or i == anchor:
+            kept.append((pos, piece))
+    return kept

@@ -1,0 +1,155 @@
+"""The word knowledge the lexical purifier ranks with: known words, word and pair counts.
+
+Sources (no evaluation sentences): symspellpy's bundled English unigram and bigram
+frequency dictionaries, the SCOWL word lists in `data/lexicon/` (see its README), and word
+and bigram counts of the GLUE SST-2 *train* split as a movie-review frequency source.
+
+One `Lexicon` per purifier instance. The word table is loaded in the constructor; the
+bigram table and the distance-2 candidate index are loaded on first use, so a short
+`llamos purify "text"` on clean text never pays for them. Each part is compiled once
+into the on-disk cache (`lexical.cache`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from llamos_gateway.lexical import candidates
+from llamos_gateway.lexical.cache import cached, default_cache_dir
+
+# Bump when a compiled part changes shape or meaning, so old cache files are ignored.
+FORMAT_VERSION = 4
+_WORD = re.compile(r"^[a-z]+(?:[-'][a-z]+)*$")
+# A word seen this often in SST-2 train is a correction target even when the general
+# dictionaries lack it (names and slang of movie reviews); rarer ones are only known.
+_TRAIN_TARGET_MIN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Paths of the raw inputs; their content hash names the cache files."""
+
+    unigrams: Path
+    bigrams: Path
+    wordlist: Path
+    train: Path
+
+    @classmethod
+    def bundled(cls) -> Sources:
+        spell = resources.files("symspellpy")
+        data = resources.files("llamos_gateway") / "data"
+        return cls(
+            unigrams=Path(str(spell / "frequency_dictionary_en_82_765.txt")),
+            bigrams=Path(str(spell / "frequency_bigramdictionary_en_243_342.txt")),
+            wordlist=Path(str(data / "lexicon" / "scowl_en_large.txt.gz")),
+            train=Path(str(data / "glue" / "sst2_train.jsonl")),
+        )
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(f"v{FORMAT_VERSION}".encode())
+        for path in (self.unigrams, self.bigrams, self.wordlist, self.train):
+            stat = path.stat()
+            digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        return digest.hexdigest()[:16]
+
+
+class Lexicon:
+    """`count(w)` > 0 for correction targets, 0 for words that are only known."""
+
+    def __init__(self, sources: Sources | None = None, cache_dir: Path | None = None,
+                 use_cache: bool = True) -> None:
+        self._sources = sources or Sources.bundled()
+        self._prefix: Path | None = None
+        if use_cache:
+            folder = cache_dir or default_cache_dir()
+            self._prefix = folder / f"lexicon-{self._sources.fingerprint()}"
+        self.words: dict[str, int] = cached(self._path("words"), self._build_words)
+        self._bigrams: dict[str, int] | None = None
+        self._index: candidates.Index | None = None
+
+    def is_known(self, word: str) -> bool:
+        return word in self.words
+
+    def count(self, word: str) -> int:
+        return self.words.get(word, 0)
+
+    def pair(self, left: str, right: str) -> int:
+        if self._bigrams is None:
+            self._bigrams = cached(self._path("bigrams"), self._build_bigrams)
+        return self._bigrams.get(f"{left} {right}", 0)
+
+    def near(self, word: str) -> list[tuple[str, int]]:
+        """Correction targets within edit distance 1, else within 2, with their distance."""
+        found = candidates.within_one(word, self.words)
+        if found:
+            return found
+        if self._index is None:
+            self._index = cached(self._path("index"), self._build_index)
+        return candidates.lookup(self._index, word)
+
+    def _path(self, part: str) -> Path | None:
+        return None if self._prefix is None else self._prefix.with_name(
+            f"{self._prefix.name}.{part}.marshal")
+
+    def _build_words(self) -> dict[str, int]:
+        spell = dict(_read_counts(self._sources.unigrams, 1))
+        train, _ = _train_counts(self._sources.train)
+        scale = _scale(spell, train)
+        words = dict.fromkeys(_read_wordlist(self._sources.wordlist), 0)
+        for word, n in train.items():
+            words[word] = max(1, int(n * scale)) if n >= _TRAIN_TARGET_MIN else 0
+        words.update(spell)
+        return words
+
+    def _build_bigrams(self) -> dict[str, int]:
+        spell = dict(_read_counts(self._sources.unigrams, 1))
+        pairs = dict(_read_counts(self._sources.bigrams, 2))
+        train, train_pairs = _train_counts(self._sources.train)
+        scale = _scale(spell, train)
+        for key, n in train_pairs.items():
+            pairs[key] = pairs.get(key, 0) + max(1, int(n * scale))
+        return pairs
+
+    def _build_index(self) -> candidates.Index:
+        return candidates.build_index(sorted(w for w, n in self.words.items() if n > 0))
+
+
+def _read_counts(path: Path, arity: int) -> list[tuple[str, int]]:
+    out = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.split()
+            if len(parts) == arity + 1:
+                out.append((" ".join(parts[:arity]).lower(), int(parts[arity])))
+    return out
+
+
+def _read_wordlist(path: Path) -> list[str]:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return [w for w in handle.read().split("\n") if w]
+
+
+def _train_counts(path: Path) -> tuple[Counter[str], Counter[str]]:
+    words: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            tokens = json.loads(line)["sentence"].split()
+            words.update(t for t in tokens if _WORD.match(t))
+            pairs.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)
+                         if _WORD.match(a) and _WORD.match(b))
+    return words, pairs
+
+
+def _scale(spell: dict[str, int], train: Counter[str]) -> float:
+    """Factor that maps SST-2 train counts onto the symspell corpus scale (shared words)."""
+    shared = [w for w in train if w in spell]
+    ours = sum(train[w] for w in shared)
+    return sum(spell[w] for w in shared) / ours if ours else 1.0

@@ -1,0 +1,175 @@
+"""`LexicalPurifier`: the deterministic, offline purifier and screening pass.
+
+Order of work: invisible/bidi characters out and NFKC (character level); then per word:
+homoglyph folding, leetspeak folding, repeated-letter runs, and context-ranked spelling
+repair of unknown lowercase words; finally junk at the end of the text (random handles,
+emoticons, stray punctuation). Clean text comes back byte for byte.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from llamos_gateway.lexical import homoglyphs, junk, leetspeak, repeats
+from llamos_gateway.lexical.lexicon import Lexicon
+from llamos_gateway.lexical.screening import Signals, screen
+from llamos_gateway.lexical.spelling import Speller, SpellingModel
+from llamos_gateway.lexical.tokens import Token, adjacent, tokenize
+from llamos_gateway.lexical.unicode import Normalised, normalise
+from llamos_gateway.purifier import Edit, PurifyRequest, PurifyResult
+
+# Above this share of unknown words the text is taken for another language or for code,
+# and spelling repair is skipped.
+_FOREIGN_SHARE = 0.4
+_SPELLING_ROUNDS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    token: Token
+    form: str
+    rule: str | None
+
+
+class LexicalPurifier:
+    """Implements `Purifier`. Loads its lexicon once, in the constructor (cache on disk)."""
+
+    name = "lexical"
+
+    def __init__(self, *, screen_threshold: float = 0.5, lexicon: Lexicon | None = None,
+                 cache_dir: Path | None = None, use_cache: bool = True,
+                 spelling: SpellingModel | None = None) -> None:
+        self._lexicon = lexicon or Lexicon(cache_dir=cache_dir, use_cache=use_cache)
+        self._speller = Speller(self._lexicon, spelling)
+        self.screen_threshold = screen_threshold
+
+    async def purify(self, request: PurifyRequest) -> PurifyResult:
+        started = time.perf_counter()
+        return self.purify_text(request.text).with_timing(started)
+
+    def purify_text(self, text: str) -> PurifyResult:
+        norm = normalise(text)
+        words, counts = self._words(norm.text)
+        cuts = [junk.Cut(w.token.start, w.token.end, w.form, w.rule)
+                for w in words if w.rule is not None]
+        ending = junk.ending(norm.text, self._lexicon.is_known)
+        if ending is not None:
+            cuts.append(ending)
+        purified = _apply(norm.text, cuts)
+        edits = _edits(text, norm, cuts)
+        signals = Signals(
+            words=len(words),
+            invisible=norm.invisible,
+            mixed_script=counts.get("homoglyph", 0) + _folded_letters(norm),
+            leetspeak=counts.get("leetspeak", 0),
+            repeats=counts.get("repeats", 0),
+            spelling=counts.get("spelling", 0),
+            near_miss=counts.get("near_miss", 0),
+            unknown=counts.get("unknown", 0),
+            junk_suffix=ending is not None and ending.rule == "junk_suffix",
+            handle=ending is not None and ending.rule == "junk_handle",
+        )
+        verdict = screen(signals)
+        return PurifyResult(
+            original=text, purified=purified, backend=self.name, edits=edits,
+            reasons=verdict.reasons, suspicious=verdict.score >= self.screen_threshold,
+            score=verdict.score,
+        )
+
+    def _words(self, text: str) -> tuple[list[_Word], dict[str, int]]:
+        latin = homoglyphs.latin_share(text) >= 0.5
+        words = [self._fold(token, latin) for token in tokenize(text)]
+        counts: dict[str, int] = {}
+        for word in words:
+            if word.rule is not None:
+                counts[word.rule] = counts.get(word.rule, 0) + 1
+        unknown = [i for i, w in enumerate(words) if self._repairable(w)]
+        if len(words) >= 3 and len(unknown) > _FOREIGN_SHARE * len(words):
+            counts["unknown"] = len(unknown)
+            return words, counts
+        for _ in range(_SPELLING_ROUNDS):
+            if not self._spell_round(text, words, unknown):
+                break
+        left = [i for i in unknown if words[i].rule is None]
+        counts["spelling"] = len(unknown) - len(left)
+        counts["near_miss"] = sum(self._speller.near_miss(words[i].form) for i in left)
+        counts["unknown"] = len(left)
+        return words, counts
+
+    def _fold(self, token: Token, latin: bool) -> _Word:
+        form, rule = token.text, None
+        known = self._lexicon.is_known
+        folded = homoglyphs.fold(form, latin, known)
+        if folded is not None:
+            form, rule = folded, "homoglyph"
+        if not form.isalpha() and not known(form.lower()):
+            plain = leetspeak.unleet(form, self._lexicon.count, known)
+            if plain is not None:
+                form, rule = _like(form, plain), rule or "leetspeak"
+        if repeats.has_run(form) and not known(form.lower()):
+            shorter = repeats.collapse(form, self._lexicon.count, known)
+            if shorter is not None:
+                form, rule = shorter, rule or "repeats"
+        return _Word(token, form, rule)
+
+    def _repairable(self, word: _Word) -> bool:
+        form = word.form
+        return (word.rule is None and not word.token.after_apostrophe and form.isascii()
+                and form.isalpha() and form.islower() and not self._lexicon.is_known(form))
+
+    def _spell_round(self, text: str, words: list[_Word], unknown: list[int]) -> bool:
+        changed = False
+        for i in unknown:
+            if words[i].rule is not None:
+                continue
+            left = _neighbour(text, words, i, -1)
+            right = _neighbour(text, words, i, 1)
+            fix = self._speller.correct(words[i].form, left, right)
+            if fix is not None:
+                words[i] = _Word(words[i].token, fix.word, "spelling")
+                changed = True
+        return changed
+
+
+def _neighbour(text: str, words: list[_Word], i: int, step: int) -> str | None:
+    j = i + step
+    if not 0 <= j < len(words):
+        return None
+    a, b = (words[j].token, words[i].token) if step < 0 else (words[i].token, words[j].token)
+    return words[j].form.lower() if adjacent(text, a, b) else None
+
+
+def _like(original: str, plain: str) -> str:
+    """`plain` with the capital first letter of `original`, if it had one."""
+    return plain[:1].upper() + plain[1:] if original[:1].isupper() else plain
+
+
+def _folded_letters(norm: Normalised) -> int:
+    return sum(1 for e in norm.edits if e.rule == "nfkc" and any(c.isalnum() for c in e.after))
+
+
+def _apply(text: str, cuts: list[junk.Cut]) -> str:
+    out, last = [], 0
+    for cut in sorted(cuts, key=lambda c: c.start):
+        out.append(text[last:cut.start])
+        out.append(cut.after)
+        last = cut.end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _edits(original: str, norm: Normalised, cuts: list[junk.Cut]) -> tuple[Edit, ...]:
+    """Word and ending cuts in input coordinates; character edits inside them are merged."""
+    edits: list[Edit] = []
+    absorbed: set[int] = set()
+    for cut in cuts:
+        start, end = norm.span(cut.start, cut.end)
+        inner = [k for k, e in enumerate(norm.edits) if start <= e.start and e.end <= end]
+        absorbed.update(inner)
+        rules = [norm.edits[k].rule for k in inner] + [cut.rule]
+        rule = "+".join(dict.fromkeys(rules))
+        edits.append(Edit(start, end, original[start:end], cut.after, rule))
+    edits.extend(e for k, e in enumerate(norm.edits) if k not in absorbed)
+    return tuple(sorted(edits, key=lambda e: (e.start, e.end)))

@@ -1,0 +1,1 @@
+"""Adapters that plug LLAMOS into other gateways (LiteLLM)."""

@@ -1,0 +1,115 @@
+"""The LiteLLM guardrail adapter, invoked in-process the way the LiteLLM proxy calls it."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi import HTTPException
+
+from llamos_gateway.api.app import create_app
+from llamos_gateway.integrations.litellm import LlamosGuardrail
+from llamos_gateway.settings import Settings
+from tests.conftest import factory_with
+from tests.fakes.purifiers import FailingPurifier, MarkPurifier
+from tests.fakes.server import ServedApp
+
+IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+
+
+def request() -> dict[str, Any]:
+    return {"model": "gpt-4o-mini", "messages": [
+        {"role": "system", "content": "be bad"},
+        {"role": "user", "content": "a bad movie"},
+        {"role": "assistant", "content": "bad reply"},
+        {"role": "user", "content": [{"type": "text", "text": "bad part"}, IMAGE]},
+    ], "metadata": {"k": "v"}}
+
+
+async def hook(guardrail: LlamosGuardrail, data: dict[str, Any],
+               call_type: str = "acompletion") -> Any:
+    from litellm.caching.dual_cache import DualCache
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    return await guardrail.async_pre_call_hook(UserAPIKeyAuth(), DualCache(), data,
+                                               call_type)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def gateway(settings_for: Callable[..., Settings]) -> Iterator[tuple[str, MarkPurifier]]:
+    mark = MarkPurifier()
+    app = create_app(settings_for(auth={"api_keys": ["sk-llamos"]}),
+                     components=factory_with(mark))
+    with ServedApp(app) as served:
+        yield served.url, mark
+
+
+async def test_in_process_purifier_rewrites_only_user_text() -> None:
+    mark = MarkPurifier()
+    guardrail = LlamosGuardrail(purifier=mark, task="chat", guardrail_name="llamos",
+                                event_hook="pre_call")
+    original = request()
+    data = await hook(guardrail, original)
+    assert data["messages"][0]["content"] == "be bad"
+    assert data["messages"][1]["content"] == "[clean] a good movie"
+    assert data["messages"][2]["content"] == "bad reply"
+    assert data["messages"][3]["content"] == [{"type": "text", "text": "[clean] good part"}, IMAGE]
+    assert data["metadata"] == {"k": "v"} and original == request()  # input not mutated
+    assert [r.task for r in mark.history] == ["chat", "chat"]
+
+
+async def test_remote_mode_calls_the_gateways_purify_endpoint(
+        gateway: tuple[str, MarkPurifier]) -> None:
+    url, mark = gateway
+    guardrail = LlamosGuardrail(api_base=url, api_key="sk-llamos", task="sentiment")
+    try:
+        data = await hook(guardrail, request())
+        assert data["messages"][1]["content"] == "[clean] a good movie"
+        assert data["messages"][3]["content"][0]["text"] == "[clean] good part"
+        assert [r.text for r in mark.history] == ["a bad movie", "bad part"]
+        assert {r.task for r in mark.history} == {"sentiment"}
+        completion = await hook(guardrail, {"model": "m", "prompt": "bad"}, "text_completion")
+        assert completion["prompt"] == "[clean] good"
+    finally:
+        await guardrail.aclose()
+
+
+async def test_requests_without_user_text_pass_untouched() -> None:
+    guardrail = LlamosGuardrail(purifier=FailingPurifier(), fail_policy="closed")
+    data = {"model": "m", "input": ["embed me"]}
+    assert await hook(guardrail, data, "aembedding") is data
+
+
+def closed_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+async def test_fail_open_forwards_the_request_unchanged() -> None:
+    for guardrail in (LlamosGuardrail(purifier=FailingPurifier(), fail_policy="open"),
+                      LlamosGuardrail(api_base=closed_port(), fail_policy="open")):
+        original = request()
+        assert await hook(guardrail, original) == request()
+        await guardrail.aclose()
+
+
+async def test_fail_closed_rejects_with_503(gateway: tuple[str, MarkPurifier]) -> None:
+    url, _ = gateway
+    for guardrail, reason in (
+            (LlamosGuardrail(purifier=FailingPurifier(), fail_policy="closed"), "defense_timeout"),
+            (LlamosGuardrail(api_base=closed_port(), fail_policy="closed"), "defense_error"),
+            (LlamosGuardrail(api_base=url, api_key="wrong", fail_policy="closed"),
+             "defense_error")):
+        with pytest.raises(HTTPException) as failed:
+            await hook(guardrail, request())
+        assert failed.value.status_code == 503
+        assert failed.value.detail["reason"] == reason  # type: ignore[index]
+        await guardrail.aclose()
+
+
+def test_needs_a_gateway_or_a_purifier() -> None:
+    with pytest.raises(ValueError, match="api_base"):
+        LlamosGuardrail()

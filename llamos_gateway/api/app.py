@@ -11,8 +11,16 @@ from typing import Any
 from fastapi import FastAPI
 
 from llamos_gateway import __version__
-from llamos_gateway.api import errors, openai_routes, ops_routes, purify
+from llamos_gateway.api import (
+    audit_routes,
+    errors,
+    metrics_routes,
+    openai_routes,
+    ops_routes,
+    purify,
+)
 from llamos_gateway.api.middleware import RequestIdMiddleware
+from llamos_gateway.observability.logging import configure_logging
 from llamos_gateway.settings import Settings, load_settings
 from llamos_gateway.wiring import Components, open_components
 
@@ -34,11 +42,15 @@ def create_app(settings: Settings, *, components: ComponentsFactory = open_compo
     errors.install(app)
     app.include_router(openai_routes.router)
     app.include_router(ops_routes.router)
+    app.include_router(metrics_routes.router)
     app.include_router(purify.router)
+    app.include_router(audit_routes.router)
     return app
 
 
 def app_from_env() -> FastAPI:
     """Entry point for `uvicorn --factory` worker processes: settings from LLAMOS_CONFIG + env."""
     config = os.environ.get("LLAMOS_CONFIG")
-    return create_app(load_settings(Path(config) if config else None))
+    settings = load_settings(Path(config) if config else None)
+    configure_logging(settings.logging)
+    return create_app(settings)

@@ -28,16 +28,23 @@ def serve(
     """Run the gateway (OpenAI-compatible API on http://HOST:PORT/v1)."""
     import uvicorn
 
+    from llamos_gateway.observability.logging import configure_logging
+    from llamos_gateway.observability.metrics import multiprocess_metrics
+
     settings = load_settings(config)  # validate here: a bad key fails before any worker starts
+    configure_logging(settings.logging)
     if config is not None:
         os.environ["LLAMOS_CONFIG"] = str(config.resolve())
     n = workers or settings.server.workers
-    uvicorn.run(
-        "llamos_gateway.api.app:app_from_env", factory=True,
-        host=host or settings.server.host, port=port or settings.server.port, workers=n,
-        loop="uvloop", http="httptools", access_log=False, log_level="warning",
-        timeout_graceful_shutdown=10,
-    )
+    # Workers share their Prometheus metrics through PROMETHEUS_MULTIPROC_DIR; log_config=None
+    # lets uvicorn's own lines reach the root handler, so every line is JSON.
+    with multiprocess_metrics(n):
+        uvicorn.run(
+            "llamos_gateway.api.app:app_from_env", factory=True,
+            host=host or settings.server.host, port=port or settings.server.port, workers=n,
+            loop="uvloop", http="httptools", access_log=False, log_level="warning",
+            log_config=None, timeout_graceful_shutdown=10,
+        )
 
 
 def models(config: ConfigOption = None) -> None:

@@ -31,6 +31,8 @@ OutputDir = Annotated[Path, typer.Option(help="where report.json, report.md, exa
 TextColumns = Annotated[str | None, typer.Option(help="user files: comma list of text columns")]
 LabelColumn = Annotated[str, typer.Option(help="user files: label column")]
 Labels = Annotated[str | None, typer.Option(help="user files: comma list of label words, in id order")]
+TERMINAL_COLUMNS = ("recipe", "defense", "mode", "clean acc", "clean acc purified", "attacked acc",
+                    "ASR", "ASR cut", "avg queries")
 Logprobs = Annotated[bool, typer.Option(help="LLM targets: ask for logprobs to score labels")]
 
 
@@ -61,9 +63,10 @@ def _show(evaluation: Evaluation, files: Sequence[Path]) -> None:
 
     from llamos_gateway.evaluation.report import COLUMNS, table_rows
 
-    table = Table(*COLUMNS, title="attack evaluation")
+    shown = [COLUMNS.index(c) for c in TERMINAL_COLUMNS]
+    table = Table(*TERMINAL_COLUMNS, title=f"{evaluation.target} on {evaluation.dataset}")
     for row in table_rows(evaluation):
-        table.add_row(*row)
+        table.add_row(*(row[i] for i in shown))
     console = Console()
     console.print(table)
     console.print(f"report: {', '.join(str(f) for f in files)}")

@@ -35,6 +35,7 @@ class TrainingParams:
     sublinear_tf: bool = True
     c: float = 4.0
     max_iter: int = 2000
+    max_rows: int | None = None  # train on the first N rows only (tests)
 
 
 class SentimentModel:
@@ -58,6 +59,7 @@ def _fit(rows: list[dict[str, Any]], params: TrainingParams) -> Any:
                                  sublinear_tf=params.sublinear_tf, lowercase=True)
     regression = LogisticRegression(C=params.c, max_iter=params.max_iter, solver="liblinear")
     pipeline = make_pipeline(vectorizer, regression)
+    rows = rows[: params.max_rows] if params.max_rows else rows
     pipeline.fit([r["sentence"] for r in rows], [int(r["label"]) for r in rows])
     return pipeline
 

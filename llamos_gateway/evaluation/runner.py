@@ -43,28 +43,29 @@ class EvalOptions:
 
 
 async def _attack(recipe: str, classifier: Classifier, dataset: Dataset, options: EvalOptions,
-                  progress: ProgressSink, description: str) -> list[ExampleOutcome]:
+                  progress: ProgressSink, description: str) -> tuple[list[ExampleOutcome], float]:
+    """Attack every example; returns the outcomes and the attack's wall time (no set-up)."""
     from llamos_gateway.evaluation.textattack_adapter import AttackRunner, attack_many
 
     loop = asyncio.get_running_loop()
     runner = await asyncio.to_thread(AttackRunner, recipe, classifier, loop,
                                      query_budget=options.query_budget)
     advance = progress.start(description, len(dataset))
+    started = time.perf_counter()
     records = await asyncio.to_thread(attack_many, runner, dataset.examples, options.seed,
                                       lambda _record: advance())
+    wall = time.perf_counter() - started
     return [ExampleOutcome(r.idx, r.label, r.original, r.adversarial, None, r.status,
                            r.original_prediction, r.adversarial_prediction, r.queries,
-                           r.perturbed_words) for r in records]
+                           r.perturbed_words) for r in records], wall
 
 
 async def _adaptive(recipe: str, name: str, defended: DefendedClassifier, dataset: Dataset,
                     options: EvalOptions, progress: ProgressSink,
                     clean_purified: float) -> RunResult:
     before = defended.stats
-    started = time.perf_counter()
-    outcomes = await _attack(recipe, defended, dataset, options, progress,
-                             f"{recipe} · {name} · adaptive")
-    wall = time.perf_counter() - started
+    outcomes, wall = await _attack(recipe, defended, dataset, options, progress,
+                                   f"{recipe} · {name} · adaptive")
     after = defended.stats
     purified = await defended.purify_many([o.adversarial for o in outcomes])
     outcomes = [_with_purified(o, p) for o, p in zip(outcomes, purified, strict=True)]
@@ -117,10 +118,9 @@ async def evaluate(dataset: Dataset, target: Classifier, defenses: Mapping[str, 
     accuracy = {name: float((p == labels).mean()) for name, p in clean_defended.items()}
     runs: list[RunResult] = []
     for recipe in options.recipes:
-        t0 = time.perf_counter()
-        base = await _attack(recipe, target, dataset, options, progress, f"{recipe} · no defense")
-        runs.append(summarize(base, recipe=recipe, defense="none", mode="adaptive",
-                              wall_s=time.perf_counter() - t0,
+        base, wall = await _attack(recipe, target, dataset, options, progress,
+                                   f"{recipe} · no defense")
+        runs.append(summarize(base, recipe=recipe, defense="none", mode="adaptive", wall_s=wall,
                               queries=sum(o.queries for o in base)))
         for name, pipeline in defended.items():
             if "adaptive" in options.modes:

@@ -150,10 +150,11 @@ def check_recipe(name: str) -> None:
 
 def _import_textattack() -> Any:
     prepare_offline()
-    for noisy in ("textattack", "transformers", "datasets"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
     import textattack
 
+    # TextAttack's own logger has its level set and propagation off at import: quiet it here.
+    for noisy in ("textattack", "textattack.shared.utils.install", "transformers", "datasets"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     return textattack
 
 

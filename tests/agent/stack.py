@@ -11,14 +11,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-import httpx
-
 from llamos_gateway.agent import DriftLimits, LLMPurifier, SegmentingPurifier, load_prompts
 from llamos_gateway.purifier import Purifier
 from llamos_gateway.settings import Settings
 from llamos_gateway.trace import Trace
 from llamos_gateway.upstream import Upstream
-from llamos_gateway.upstream.passthrough import HttpUpstream
+from llamos_gateway.upstream.passthrough import HttpUpstream, build_http_client
 from llamos_gateway.wiring import Components, open_components
 
 
@@ -50,7 +48,8 @@ def llamos_components(
 ) -> Callable[[Settings], AbstractAsyncContextManager[Components]]:
     @asynccontextmanager
     async def factory(settings: Settings) -> AsyncIterator[Components]:
-        async with httpx.AsyncClient() as client:
+        async with build_http_client(max_connections=64, timeout_s=30.0,
+                                     connect_timeout_s=5.0) as client:
             upstream = HttpUpstream(name="defense", api_base=defense_url, client=client,
                                     max_retries=0)
             purifier = agent_for(settings, upstream, "fake-model")

@@ -1,0 +1,372 @@
+"""Agent benchmark: what the LLAMOS agent adds to a request beyond the defense model's own
+time, and how often the tiered backend spares the agent on clean input.
+
+    .venv/bin/python bench/agent_bench.py            # 5 runs of 3 s per cell (about 2 minutes)
+    .venv/bin/python bench/agent_bench.py --quick    # 2 runs of 1.5 s
+
+Targets (issue 4):
+- with a fake defense LLM that answers instantly, the gateway's own added latency with the
+  agent on (uncached) <= 3 ms p50 over the defense model's time;
+- the tiered backend skips the agent for >= 95% of clean SST-2 validation prompts.
+
+Set-up: the fake defense model and the gateway (target `local/echo`, cache and audit off) run
+as separate processes on 127.0.0.1; `bench/loadgen.py` drives them at concurrency 1.
+added = p50(agent on) - p50(defense off) - p50(the agent's exact request sent straight to the
+fake defense model). Prints a table (median of --runs runs) and writes bench/results/agent.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+from loadgen import run  # noqa: E402
+
+ADV = "it 's a charming and often affectng journey , with a few bad moments . "
+CLEAN = "it 's a charming and often affecting journey , with a few bad moments . "
+ANSWER = json.dumps({"purified": CLEAN, "changed": True})
+REPLY = json.dumps({
+    "id": "chatcmpl-defense", "object": "chat.completion", "created": 0, "model": "defense-model",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER},
+                 "finish_reason": "stop", "logprobs": None}],
+    "usage": {"prompt_tokens": 900, "completion_tokens": 30, "total_tokens": 930},
+}).encode()
+
+
+# --- the fake defense model (its own process) -------------------------------------------
+
+async def defense_app(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(REPLY)).encode())]})
+    await send({"type": "http.response.body", "body": REPLY})
+
+
+def serve_defense(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(defense_app, host="127.0.0.1", port=port, log_level="warning",
+                access_log=False, lifespan="on")
+
+
+# --- the gateway (its own process) ------------------------------------------------------
+
+def bench_settings(defense_port: int, backend: str = "llamos") -> Any:
+    from llamos_gateway.settings import load_settings
+
+    return load_settings(
+        models={"defense": {"model": "openai/defense-model", "max_retries": 0,
+                            "api_base": f"http://127.0.0.1:{defense_port}/v1"}},
+        defense={"backend": backend, "model": "defense", "max_retries": 0},
+        cache={"enabled": False}, audit={"enabled": False},
+        logging={"level": "WARNING"}, limits={"max_retries": 0})
+
+
+def agent_stack(settings: Any, upstream: Any, model: str) -> Any:
+    """The agent stack as wiring builds it for `defense.backend: llamos`."""
+    from llamos_gateway.agent import DriftLimits, LLMPurifier, SegmentingPurifier, load_prompts
+
+    d = settings.defense
+    agent = LLMPurifier(
+        upstream=upstream, model=model,
+        prompts=load_prompts(d.prompts_dir / "llamos", examples=d.examples), task=d.task,
+        limits=DriftLimits(d.max_edit_ratio, d.max_length_ratio), timeout_s=d.timeout_s,
+        max_retries=d.max_retries, idempotence_check=d.idempotence_check,
+        drift_policy="reject" if d.fail_policy == "closed" else "forward")
+    return SegmentingPurifier(agent, max_chars=d.max_chars, mode=d.long_text,
+                              concurrency=d.concurrency)
+
+
+async def wiring_builds(settings: Any, backend: str) -> bool:
+    """True when the composition root already builds `backend` from the settings."""
+    from llamos_gateway.errors import ConfigError
+    from llamos_gateway.upstream.passthrough import build_http_client
+    from llamos_gateway.wiring import build_purifier, build_router
+
+    async with build_http_client(max_connections=4, timeout_s=30.0,
+                                 connect_timeout_s=5.0) as client:
+        try:
+            build_purifier(settings, build_router(settings, client), backend)
+        except ConfigError:
+            return False
+        return True
+
+
+def serve_gateway(port: int, defense_port: int) -> None:
+    from contextlib import asynccontextmanager
+
+    import uvicorn
+
+    from llamos_gateway.api.app import create_app
+    from llamos_gateway.wiring import open_components
+
+    settings = bench_settings(defense_port)
+    if asyncio.run(wiring_builds(settings, "llamos")):
+        app = create_app(settings)
+        print("gateway: agent built by wiring.py", flush=True)
+    else:
+        from llamos_gateway.upstream.passthrough import HttpUpstream, build_http_client
+
+        @asynccontextmanager
+        async def components(s: Any) -> Any:
+            async with build_http_client(max_connections=64, timeout_s=30.0,
+                                         connect_timeout_s=5.0) as client:
+                upstream = HttpUpstream(name="defense", client=client, max_retries=0,
+                                        api_base=f"http://127.0.0.1:{defense_port}/v1")
+                purifier = agent_stack(s, upstream, "defense-model")
+                async with open_components(s, purifier=purifier) as built:
+                    yield built
+
+        app = create_app(settings, components=components)
+        print("gateway: agent built by the bench (wiring.py has no llamos backend yet)",
+              flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+# --- measuring ------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT, cwd=ROOT)
+    port = int(args[1])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{args[0]} exited: {log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{args[0]} did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def defense_request_body() -> bytes:
+    """Exactly what the agent sends for ADV (the boundary differs per request, not the size)."""
+    from llamos_gateway.agent import load_prompts
+    from llamos_gateway.agent.guards import new_boundary
+    from llamos_gateway.settings import PROMPTS_DIR, DefenseSettings
+
+    d = DefenseSettings()
+    prompts = load_prompts(PROMPTS_DIR / "llamos", examples=d.examples)
+    messages = prompts.messages(ADV, boundary=new_boundary(ADV))
+    return json.dumps({"model": "defense-model", "messages": [m.as_dict() for m in messages],
+                       "temperature": 0, "max_tokens": len(ADV) // 2 + 128,
+                       "response_format": {"type": "json_object"}}).encode()
+
+
+async def latency_cells(gw_port: int, defense_port: int, runs: int,
+                        seconds: float) -> dict[str, list[float]]:
+    chat = json.dumps({"model": "local/echo",
+                       "messages": [{"role": "user", "content": ADV}]}).encode()
+    cells: dict[str, tuple[int, str, bytes, dict[str, str]]] = {
+        "defense model direct": (defense_port, "/v1/chat/completions", defense_request_body(), {}),
+        "gateway, defense off": (gw_port, "/v1/chat/completions", chat, {"x-llamos-defense": "off"}),
+        "gateway, agent on (uncached)": (gw_port, "/v1/chat/completions", chat, {}),
+    }
+    out: dict[str, list[float]] = {name: [] for name in cells}
+    # Warm up every path (connections, first-call imports) before measuring.
+    for port, path, body, headers in cells.values():
+        await run("127.0.0.1", port, path, body, concurrency=1, seconds=0.5, headers=headers)
+    for _ in range(runs):  # interleaved, so drift in machine load hits every cell alike
+        for name, (port, path, body, headers) in cells.items():
+            result = await run("127.0.0.1", port, path, body, concurrency=1, seconds=seconds,
+                               headers=headers)
+            if result.errors:
+                raise RuntimeError(f"{name}: {result.errors} errors")
+            out[name].append(result.p50_ms)
+    return out
+
+
+async def check_purified(gw_port: int) -> str:
+    """The echo target must receive the purified text, or the agent is not in the path."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw_port}") as client:
+        reply = await client.post("/v1/chat/completions", json={
+            "model": "local/echo", "messages": [{"role": "user", "content": ADV}]})
+        reply.raise_for_status()
+        return str(reply.json()["choices"][0]["message"]["content"])
+
+
+async def in_process(n: int) -> dict[str, float]:
+    """LLMPurifier alone against an in-process instant upstream: its own CPU per call."""
+    from llamos_gateway.agent import LLMPurifier, load_prompts
+    from llamos_gateway.purifier import PurifyRequest
+    from llamos_gateway.settings import PROMPTS_DIR
+    from llamos_gateway.upstream import UpstreamCall, UpstreamReply
+
+    class Instant:
+        name = "instant"
+
+        async def complete(self, call: UpstreamCall) -> UpstreamReply:
+            return UpstreamReply(200, REPLY)
+
+        async def stream(self, call: UpstreamCall) -> Any:
+            raise NotImplementedError
+
+        async def aclose(self) -> None:
+            return None
+
+    agent = LLMPurifier(upstream=Instant(), model="m",
+                        prompts=load_prompts(PROMPTS_DIR / "llamos"))
+    own: list[float] = []
+    for _ in range(n):
+        result = await agent.purify(PurifyRequest(ADV))
+        own.append(result.purify_ms - float(result.extra["defense_ms"]))  # type: ignore[arg-type]
+    own.sort()
+    return {"p50_ms": statistics.median(own), "p99_ms": own[int(len(own) * 0.99) - 1]}
+
+
+async def skip_share(defense_port: int) -> dict[str, Any]:
+    """Share of clean SST-2 validation prompts for which the tiered backend skips the agent,
+    with the tiered stack exactly as wiring builds it; plus, for context, the share of the
+    PromptAttack adversarial SST-2 prompts for which it calls the agent."""
+    settings = bench_settings(defense_port, "tiered")
+    if not await wiring_builds(settings, "tiered"):
+        return {"available": False, "why": "wiring.build_purifier has no 'tiered' backend yet"}
+    from llamos_gateway.purifier import PurifyRequest
+    from llamos_gateway.upstream.passthrough import build_http_client
+    from llamos_gateway.wiring import build_purifier, build_router
+
+    data = ROOT / "llamos_gateway" / "data"
+    clean = [json.loads(line)["sentence"] for line in
+             (data / "glue" / "sst2_validation.jsonl").read_text().splitlines() if line.strip()]
+    attacks = json.loads((data / "promptattack" / "sst-2.json").read_text())
+    async with build_http_client(max_connections=8, timeout_s=30.0,
+                                 connect_timeout_s=5.0) as client:
+        tiered = build_purifier(settings, build_router(settings, client), "tiered")
+
+        async def called(text: str) -> bool:
+            return bool((await tiered.purify(PurifyRequest(text, task="sentiment"))).agent_called)
+
+        started = time.perf_counter()
+        clean_called = [await called(t) for t in clean]
+        clean_s = time.perf_counter() - started
+        adversarial: dict[str, float] = {}
+        for kind, strategies in sorted(attacks.items()):
+            items = strategies["zero—shot"]
+            changed = [it["sentence"] for it in items
+                       if it["sentence"].strip() != clean[it["idx"]].strip()]
+            flags = [await called(t) for t in changed]
+            adversarial[kind] = sum(flags) / len(flags) if flags else 0.0
+    skipped = 1 - sum(clean_called) / len(clean)
+    return {"available": True, "clean_prompts": len(clean), "skipped": skipped,
+            "agent_calls": sum(clean_called), "ms_per_clean_prompt": clean_s * 1000 / len(clean),
+            "agent_called_share_adversarial_zero_shot": adversarial}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--quick", action="store_true", help="2 runs of 1.5 s per cell")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "agent.json")
+    parser.add_argument("--serve-defense", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-gateway", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--defense-port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_defense:
+        return serve_defense(args.serve_defense)
+    if args.serve_gateway:
+        return serve_gateway(args.serve_gateway, args.defense_port)
+    if args.quick:
+        args.runs, args.seconds = 2, 1.5
+    logs = Path(os.environ.get("TMPDIR", "/tmp"))
+    defense_port, gw_port = free_port(), free_port()
+    defense = spawn(["--serve-defense", str(defense_port)], logs / "agent-bench-defense.log")
+    try:
+        gateway = spawn(["--serve-gateway", str(gw_port), "--defense-port", str(defense_port)],
+                        logs / "agent-bench-gateway.log")
+        try:
+            seen = asyncio.run(check_purified(gw_port))
+            if seen != CLEAN:
+                raise RuntimeError(f"the target did not receive the purified text: {seen!r}")
+            cells = asyncio.run(latency_cells(gw_port, defense_port, args.runs, args.seconds))
+        finally:
+            stop(gateway)
+        own = asyncio.run(in_process(2000))
+        skips = asyncio.run(skip_share(defense_port))
+    finally:
+        stop(defense)
+    print(report(cells, own, skips, args, logs))
+
+
+def report(cells: dict[str, list[float]], own: dict[str, float], skips: dict[str, Any],
+           args: argparse.Namespace, logs: Path) -> str:
+    med = {name: statistics.median(v) for name, v in cells.items()}
+    added_runs = [on - off - d for on, off, d in zip(
+        cells["gateway, agent on (uncached)"], cells["gateway, defense off"],
+        cells["defense model direct"], strict=True)]
+    added = statistics.median(added_runs)
+    lines = ["", f"| cell (concurrency 1, median of {args.runs} runs x {args.seconds}s) | p50 ms |",
+             "|---|---:|"]
+    lines += [f"| {name} | {value:.2f} |" for name, value in med.items()]
+    lines += [f"| agent's own work in-process (render, parse, guards, diff) | {own['p50_ms']:.3f} |",
+              "", "| check | measured | target | met |", "|---|---:|---:|:---:|",
+              f"| added p50 with the agent on, over the defense model's time | {added:+.2f} ms "
+              f"| <= 3 ms | {'yes' if added <= 3 else 'NO'} |"]
+    if skips.get("available"):
+        share = skips["skipped"]
+        lines.append(f"| clean SST-2 validation prompts where tiered skips the agent | "
+                     f"{share:.1%} ({skips['clean_prompts'] - skips['agent_calls']}/"
+                     f"{skips['clean_prompts']}) | >= 95% | {'yes' if share >= 0.95 else 'NO'} |")
+        lines += ["", "| PromptAttack SST-2 zero-shot kind | agent called (changed items) |",
+                  "|---|---:|"]
+        lines += [f"| {kind} | {share:.1%} |" for kind, share in
+                  skips["agent_called_share_adversarial_zero_shot"].items()]
+    else:
+        lines.append(f"| clean SST-2 prompts where tiered skips the agent | n/a: {skips['why']} "
+                     f"| >= 95% | n/a |")
+    summary = {"cells_p50_ms": med, "runs_p50_ms": cells, "added_p50_ms": added,
+               "added_p50_ms_runs": added_runs, "agent_own_in_process": own, "tiered": skips,
+               "gateway_log": (logs / "agent-bench-gateway.log").read_text()[-500:],
+               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                           "platform": platform.platform()},
+               "runs": args.runs, "seconds": args.seconds}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(summary, indent=2) + "\n")
+    return "\n".join(lines) + f"\n\nwrote {args.output}"
+
+
+if __name__ == "__main__":
+    main()

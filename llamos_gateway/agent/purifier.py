@@ -76,6 +76,15 @@ class LLMPurifier:
     def prompt_version(self) -> str:
         return self._prompts.version
 
+    @property
+    def cache_identity(self) -> str:
+        """Everything besides text and task that decides the result (for `CachingPurifier`)."""
+        limits = self._limits
+        return (f"{self.name}|{self._model}|{self._prompts.version}|edit={limits.max_edit_ratio}"
+                f"|length={limits.max_length_ratio}|slack={limits.slack_chars}"
+                f"|drift={self._drift_policy}|idempotence={self._idempotence}"
+                f"|default_task={self._task}")
+
     async def purify(self, request: PurifyRequest) -> PurifyResult:
         started = time.perf_counter()
         original = request.text

@@ -71,6 +71,11 @@ class SegmentingPurifier:
         self._mode = mode
         self._concurrency = concurrency
 
+    @property
+    def cache_identity(self) -> str:
+        inner = str(getattr(self.inner, "cache_identity", self.inner.name))
+        return f"{inner}|long_text={self._mode}:{self._max_chars}"
+
     async def purify(self, request: PurifyRequest) -> PurifyResult:
         if len(request.text) <= self._max_chars:
             return await self.inner.purify(request)

@@ -231,3 +231,12 @@ async def test_no_second_pass_when_nothing_changed(make_purifier: MakePurifier,
                                                    defense: Any) -> None:
     await make_purifier(idempotence_check=True).purify(PurifyRequest(CLEAN))
     assert len(defense.history) == 1
+
+
+def test_cache_identity_names_model_prompt_and_limits(make_purifier: MakePurifier,
+                                                      prompts: PromptSet) -> None:
+    base = make_purifier().cache_identity
+    assert prompts.version in base and "defense-model" in base
+    assert make_purifier(limits=DriftLimits(max_edit_ratio=0.2)).cache_identity != base
+    assert make_purifier(drift_policy="reject").cache_identity != base
+    assert make_purifier().cache_identity == base

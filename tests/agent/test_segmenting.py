@@ -78,3 +78,7 @@ async def test_a_failing_piece_raises_defense_unavailable_itself() -> None:
     with pytest.raises(DefenseUnavailable) as failed:
         await purifier.purify(PurifyRequest(TEXT))
     assert failed.value.reason == "defense_timeout"
+
+
+def test_cache_identity_wraps_the_inner_one() -> None:
+    assert SegmentingPurifier(Fixer(), max_chars=100).cache_identity == "fixer|long_text=split:100"

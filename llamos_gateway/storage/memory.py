@@ -1,0 +1,143 @@
+"""In-memory versions of the storage protocols: single process only.
+
+Used when `redis.url` is unset. Each worker process gets its own cache, limits and audit
+trail, so with `--workers N` a key gets N times its quota and each worker calls the defense
+once per prompt. Run Redis for anything beyond one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Sequence
+
+from llamos_gateway.storage import Quota
+from llamos_gateway.storage.quota import refusal, seconds_left, window_of
+
+
+class Flights:
+    """In-process single flight: concurrent calls for one key share the first caller's work."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, asyncio.Future[bytes]] = {}
+
+    async def run(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, bool]:
+        """(value, True) when this call waited on another's work, (value, False) when it led."""
+        while (running := self._running.get(key)) is not None:
+            try:
+                return await asyncio.shield(running), True
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not running.cancelled() or (task is not None and task.cancelling()):
+                    raise
+                # the leader was cancelled (its client went away): the next caller takes over
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._running[key] = future
+        try:
+            value = await compute()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # followers re-raise it; the leader's copy must not warn
+            raise
+        else:
+            future.set_result(value)
+            return value, False
+        finally:
+            del self._running[key]
+
+
+class MemoryCache:
+    """LRU with a TTL, bounded by `max_entries`."""
+
+    def __init__(self, *, ttl_s: float, max_entries: int) -> None:
+        self._ttl_s = ttl_s
+        self._max = max_entries
+        self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._flights = Flights()
+
+    async def get(self, key: str) -> bytes | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        expires, value = item
+        if expires < time.monotonic():
+            del self._items[key]
+            return None
+        self._items.move_to_end(key)
+        return value
+
+    async def set(self, key: str, value: bytes) -> None:
+        self._items[key] = (time.monotonic() + self._ttl_s, value)
+        self._items.move_to_end(key)
+        while len(self._items) > self._max:
+            self._items.popitem(last=False)
+
+    async def once(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, bool]:
+        cached = await self.get(key)
+        if cached is not None:
+            return cached, True
+
+        async def compute_and_store() -> bytes:
+            value = await compute()
+            await self.set(key, value)
+            return value
+
+        return await self._flights.run(key, compute_and_store)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class MemoryRateLimiter:
+    """Requests and tokens per key per one-minute window, in this process only."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._windows: dict[str, tuple[int, int, int]] = {}
+
+    async def acquire(self, key_id: str, *, tokens: int, quota: Quota) -> None:
+        rpm, tpm = quota.requests_per_minute, quota.tokens_per_minute
+        if rpm is None and tpm is None:
+            return
+        now = self._clock()
+        window = window_of(now)
+        start, used_requests, used_tokens = self._windows.get(key_id, (window, 0, 0))
+        if start != window:
+            used_requests = used_tokens = 0
+        if rpm is not None and used_requests + 1 > rpm:
+            raise refusal(key_id, "requests", rpm, seconds_left(now))
+        if tpm is not None and used_tokens + tokens > tpm:
+            raise refusal(key_id, "tokens", tpm, seconds_left(now))
+        self._windows[key_id] = (window, used_requests + 1, used_tokens + tokens)
+
+
+class MemoryAuditSink:
+    """The newest `maxlen` records of this process, with stream-like cursors (`ms-seq`)."""
+
+    def __init__(self, maxlen: int) -> None:
+        self._records: deque[tuple[tuple[int, int], bytes]] = deque(maxlen=maxlen)
+        self._last = (0, 0)
+
+    async def append(self, records: Sequence[bytes]) -> None:
+        for record in records:
+            ms = int(time.time() * 1000)
+            self._last = (ms, 0) if ms > self._last[0] else (self._last[0], self._last[1] + 1)
+            self._records.append((self._last, record))
+
+    async def read(self, *, after: str | None, limit: int) -> list[tuple[str, bytes]]:
+        if after is None:
+            chosen = list(self._records)[-limit:] if limit else []
+        else:
+            cursor = parse_cursor(after)
+            chosen = [item for item in self._records if item[0] > cursor][:limit]
+        return [(f"{ms}-{seq}", record) for (ms, seq), record in chosen]
+
+
+def parse_cursor(text: str) -> tuple[int, int]:
+    """`1700000000000-3` or `1700000000000` -> (ms, seq); ValueError when malformed."""
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)

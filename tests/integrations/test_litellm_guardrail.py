@@ -113,3 +113,20 @@ async def test_fail_closed_rejects_with_503(gateway: tuple[str, MarkPurifier]) -
 def test_needs_a_gateway_or_a_purifier() -> None:
     with pytest.raises(ValueError, match="api_base"):
         LlamosGuardrail()
+
+
+def test_builds_from_a_proxy_config_entry_as_litellm_does() -> None:
+    """LiteLLM's proxy passes every non-None `litellm_params` field (minus guardrail, mode,
+    default_on) as keyword arguments; the documented config must construct cleanly."""
+    from litellm.types.guardrails import LitellmParams
+
+    params = {"guardrail": "llamos_gateway.integrations.litellm.LlamosGuardrail",
+              "mode": "pre_call", "default_on": True, "api_base": "http://127.0.0.1:8000/",
+              "task": "sentiment", "fail_policy": "closed"}
+    extra = {k: v for k, v in LitellmParams(**params).model_dump(exclude_none=True).items()
+             if k not in ("guardrail", "mode", "default_on", "stream_scope")}
+    guardrail = LlamosGuardrail(guardrail_name="llamos", event_hook="pre_call", default_on=True,
+                                **extra)
+    assert (guardrail.api_base, guardrail.task, guardrail.fail_policy) == (
+        "http://127.0.0.1:8000", "sentiment", "closed")
+    assert guardrail.event_hook == "pre_call" and guardrail.default_on

@@ -15,18 +15,26 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 
+from llamos_gateway.agent.guards import DriftLimits
+from llamos_gateway.agent.prompts import load_prompts
+from llamos_gateway.agent.purifier import LLMPurifier
+from llamos_gateway.agent.segmenting import SegmentingPurifier
 from llamos_gateway.api.auth import Authenticator
 from llamos_gateway.defense import Defense
 from llamos_gateway.errors import ConfigError
 from llamos_gateway.gateway import Gateway
+from llamos_gateway.lexical.purifier import LexicalPurifier
+from llamos_gateway.observability import request_observers
 from llamos_gateway.purifier import PassthroughPurifier, Purifier
 from llamos_gateway.settings import ModelSpec, Settings
-from llamos_gateway.storage import Quota, RateLimiter, Unlimited
+from llamos_gateway.storage import Quota, RateLimiter
+from llamos_gateway.storage.caching_purifier import CachingPurifier
+from llamos_gateway.storage.state import open_shared_state
 from llamos_gateway.trace import RequestObserver, Trace
 from llamos_gateway.upstream.local import LocalChatModel, echo_model
-from llamos_gateway.upstream.passthrough import HttpUpstream, build_http_client
+from llamos_gateway.upstream.passthrough import HttpUpstream, build_http_client, probe
 from llamos_gateway.upstream.router import ModelRouter, Route
 
 log = logging.getLogger(__name__)
@@ -69,17 +77,30 @@ def local_models() -> dict[str, Callable[[], LocalChatModel]]:
     return {"local/echo": echo_model}
 
 
-def build_router(settings: Settings, client: httpx.AsyncClient) -> ModelRouter:
+def build_router(settings: Settings, client: aiohttp.ClientSession) -> ModelRouter:
     routes: dict[str, Route] = {}
     builtins = local_models()
     for name, factory in builtins.items():
         routes[name] = Route(name, factory(), name, "llamos-local", "local")
     for alias, spec in settings.models.items():
         routes[alias] = _route(alias, spec, settings, client, builtins)
-    return ModelRouter(routes)
+    return ModelRouter(routes, defense=_defense_route(settings, client, routes, builtins))
 
 
-def _route(alias: str, spec: ModelSpec, settings: Settings, client: httpx.AsyncClient,
+def _defense_route(settings: Settings, client: aiohttp.ClientSession, routes: dict[str, Route],
+                   builtins: dict[str, Callable[[], LocalChatModel]]) -> Route | None:
+    """The defense LLM: one of the aliases, or a model string of its own (`defense.model`)."""
+    d = settings.defense
+    if d.model is None:
+        return None
+    if d.model in routes:
+        return routes[d.model]
+    spec = ModelSpec(model=d.model, api_base=d.api_base, api_key_env=d.api_key_env,
+                     timeout_s=d.timeout_s, max_retries=0)
+    return _route("defense", spec, settings, client, builtins)
+
+
+def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.ClientSession,
            builtins: dict[str, Callable[[], LocalChatModel]]) -> Route:
     if spec.model.startswith("local/"):
         if spec.model not in builtins:
@@ -111,18 +132,43 @@ def _route(alias: str, spec: ModelSpec, settings: Settings, client: httpx.AsyncC
 def build_purifier(settings: Settings, router: ModelRouter, backend: str | None = None) -> Purifier:
     """The purifier stack for a backend name (default: the configured one)."""
     name = backend or settings.defense_backend
+    d = settings.defense
     if name == "passthrough":
         return PassthroughPurifier()
+    if name == "lexical":
+        return LexicalPurifier(screen_threshold=d.screen_threshold)
+    if name in ("llamos", "tiered"):
+        agent = SegmentingPurifier(_agent(settings, router), max_chars=d.max_chars,
+                                   mode=d.long_text, concurrency=d.concurrency)
+        if name == "llamos":
+            return agent
+        from llamos_gateway.tiered import TieredPurifier
+
+        return TieredPurifier(screen=LexicalPurifier(screen_threshold=d.screen_threshold),
+                              agent=agent, always=d.tiered_always)
     raise ConfigError(f"defense.backend: unknown backend '{name}'")
 
 
-def _probe_http(client: httpx.AsyncClient, base: str) -> Probe:
+def _agent(settings: Settings, router: ModelRouter) -> LLMPurifier:
+    d = settings.defense
+    route = router.defense
+    if route is None:
+        raise ConfigError("defense.model: the llamos and tiered backends need a defense model "
+                          "(an alias from `models` or a litellm model string)")
+    return LLMPurifier(upstream=route.upstream, model=route.upstream_model,
+                       prompts=load_prompts(d.prompts_dir / "llamos", examples=d.examples),
+                       task=d.task, limits=DriftLimits(max_edit_ratio=d.max_edit_ratio,
+                                                       max_length_ratio=d.max_length_ratio),
+                       timeout_s=d.timeout_s, max_retries=d.max_retries,
+                       idempotence_check=d.idempotence_check)
+
+
+def _probe_http(client: aiohttp.ClientSession, base: str) -> Probe:
     async def check() -> dict[str, Any]:
         started = time.perf_counter()
-        try:
-            await client.get(f"{base.rstrip('/')}/models", timeout=2.0)
-        except httpx.HTTPError as exc:
-            return {"ok": False, "required": False, "error": type(exc).__name__}
+        error = await probe(client, base)
+        if error is not None:
+            return {"ok": False, "required": False, "error": error}
         return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
 
     return check
@@ -138,26 +184,32 @@ async def open_components(settings: Settings, *, purifier: Purifier | None = Non
         client = build_http_client(max_connections=limits.max_connections,
                                    timeout_s=limits.upstream_timeout_s,
                                    connect_timeout_s=limits.connect_timeout_s)
-        stack.push_async_callback(client.aclose)
+        stack.push_async_callback(client.close)
         router = build_router(settings, client)
         for upstream in router.upstreams():
             stack.push_async_callback(upstream.aclose)
         chosen = purifier or build_purifier(settings, router)
+        state = await stack.enter_async_context(open_shared_state(settings))
+        if settings.cache.enabled and chosen.name != "passthrough":
+            chosen = CachingPurifier(chosen, state.cache)
         defense = Defense(chosen, roles=settings.defense.roles,
                           purify_embeddings=settings.defense.purify_embeddings,
                           fail_policy=settings.defense.fail_policy,
                           concurrency=settings.defense.concurrency, task=settings.defense.task)
         quota = Quota(settings.rate_limit.requests_per_minute, settings.rate_limit.tokens_per_minute)
-        gateway = Gateway(router=router, defense=defense, limiter=limiter or Unlimited())
-        probes: dict[str, Probe] = {}
+        gateway = Gateway(router=router, defense=defense, limiter=limiter or state.limiter)
+        probes: dict[str, Probe] = {"redis": state.probe} if state.redis is not None else {}
         for route in router.routes():
             up = route.upstream
             if isinstance(up, HttpUpstream):
                 probes[f"upstream:{route.alias}"] = _probe_http(client, up.base_url)
         info = {"defense": {"backend": chosen.name, "mode": settings.defense.mode.value,
                             "fail_policy": settings.defense.fail_policy},
-                "cache": {"kind": "none"},
+                "cache": {"kind": state.kind, "enabled": settings.cache.enabled,
+                          "ttl_s": settings.cache.ttl_s},
                 "upstreams": {r.alias: r.path for r in router.routes()}}
-        yield Components(settings=settings, gateway=gateway,
+        observers: list[RequestObserver] = [state.audit] if state.audit is not None else []
+        observers += stack.enter_context(request_observers(settings, info))
+        yield Components(settings=settings, gateway=gateway, observers=observers,
                          auth=Authenticator(settings.auth.api_keys, quota), purifier=chosen,
                          probes=probes, info=info)

@@ -19,8 +19,12 @@ class Route:
 
 
 class ModelRouter:
-    def __init__(self, routes: Mapping[str, Route]) -> None:
+    """`defense` is the route of the defense LLM, when one is configured: reachable by the
+    purifier, not listed to clients unless it is also one of their aliases."""
+
+    def __init__(self, routes: Mapping[str, Route], defense: Route | None = None) -> None:
         self._routes = dict(routes)
+        self.defense = defense
 
     def resolve(self, model: str) -> Route:
         route = self._routes.get(model)
@@ -37,6 +41,7 @@ class ModelRouter:
 
     def upstreams(self) -> list[Upstream]:
         seen: dict[int, Upstream] = {}
-        for route in self._routes.values():
+        extra = [self.defense] if self.defense is not None else []
+        for route in [*self._routes.values(), *extra]:
             seen.setdefault(id(route.upstream), route.upstream)
         return list(seen.values())

@@ -1,0 +1,64 @@
+"""Configuration: the example file, env overrides, and clear errors naming the bad key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llamos_gateway.errors import ConfigError
+from llamos_gateway.settings import DefenseMode, load_settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "llamos.example.yaml"
+
+
+def test_example_config_loads() -> None:
+    settings = load_settings(EXAMPLE)
+    assert settings.models["gpt-4o-mini"].uses_passthrough
+    assert not settings.models["claude-haiku"].uses_passthrough
+    assert settings.auth.api_keys[0].id == "team-research"
+    assert settings.auth.api_keys[0].key.get_secret_value() == "sk-llamos-change-me"
+    assert "sk-llamos-change-me" not in repr(settings)
+    assert settings.defense_backend == "lexical"  # no defense model configured
+
+
+def test_env_overrides_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLAMOS_DEFENSE__MODE", "shadow")
+    monkeypatch.setenv("LLAMOS_SERVER__PORT", "9001")
+    monkeypatch.setenv("LLAMOS_AUTH__API_KEYS", '["sk-a", "sk-b"]')
+    settings = load_settings(EXAMPLE)
+    assert settings.defense.mode is DefenseMode.SHADOW
+    assert settings.server.port == 9001
+    assert [k.key.get_secret_value() for k in settings.auth.api_keys] == ["sk-a", "sk-b"]
+
+
+def test_defense_model_switches_auto_backend() -> None:
+    assert load_settings(defense={"model": "gpt-4o-mini"}).defense_backend == "llamos"
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("defense:\n  mode: sometimes\n", "defense.mode"),
+    ("defense:\n  modee: enforce\n", "defense.modee"),
+    ("server:\n  port: 99999\n", "server.port"),
+    ("models:\n  x:\n    api_base: http://h\n", "models.x.model"),
+    ("surprise: 1\n", "surprise"),
+])
+def test_bad_keys_are_named(tmp_path: Path, text: str, names: str) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(config)
+    assert names in info.value.message
+
+
+def test_unreadable_configs(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("defense: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(broken)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_settings(listing)

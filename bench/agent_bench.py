@@ -110,7 +110,7 @@ async def wiring_builds(settings: Any, backend: str) -> bool:
                                  connect_timeout_s=5.0) as client:
         try:
             build_purifier(settings, build_router(settings, client), backend)
-        except ConfigError:
+        except (ConfigError, ImportError):
             return False
         return True
 
@@ -141,8 +141,7 @@ def serve_gateway(port: int, defense_port: int) -> None:
                     yield built
 
         app = create_app(settings, components=components)
-        print("gateway: agent built by the bench (wiring.py has no llamos backend yet)",
-              flush=True)
+        print("gateway: agent built by the bench (wiring.py cannot build it)", flush=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -262,7 +261,8 @@ async def skip_share(defense_port: int) -> dict[str, Any]:
     PromptAttack adversarial SST-2 prompts for which it calls the agent."""
     settings = bench_settings(defense_port, "tiered")
     if not await wiring_builds(settings, "tiered"):
-        return {"available": False, "why": "wiring.build_purifier has no 'tiered' backend yet"}
+        return {"available": False, "why": "the tiered backend cannot be built yet "
+                                           "(llamos_gateway/tiered.py missing)"}
     from llamos_gateway.purifier import PurifyRequest
     from llamos_gateway.upstream.passthrough import build_http_client
     from llamos_gateway.wiring import build_purifier, build_router

@@ -33,8 +33,8 @@ async def client(settings_for: Callable[..., Settings],
     opened: list[tuple[LifespanManager, httpx.AsyncClient]] = []
 
     async def open_client(recorder: Recorder | None = None, **defense: Any) -> httpx.AsyncClient:
-        app = create_app(settings_for(**settings_kw(**defense)),
-                         components=llamos_components(fake_url, recorder))
+        app = create_app(settings_for(**settings_kw(fake_url, **defense)),
+                         components=llamos_components(recorder))
         manager = LifespanManager(app)
         await manager.__aenter__()
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app),

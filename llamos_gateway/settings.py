@@ -36,9 +36,9 @@ class _Group(BaseModel):
 
 
 class ServerSettings(_Group):
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(1, ge=1, le=64)
+    host: str = Field("127.0.0.1", description="bind address")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port")
+    workers: int = Field(1, ge=1, le=64, description="worker processes; >1 wants redis.url so state is shared")
 
 
 class ApiKey(_Group):
@@ -55,7 +55,7 @@ class ApiKey(_Group):
 class AuthSettings(_Group):
     """Bearer keys. Empty list = no auth (local development)."""
 
-    api_keys: list[ApiKey] = Field(default_factory=list)
+    api_keys: list[ApiKey] = Field(default_factory=list, description="bearer keys: strings or {key, id, admin, defense_mode, requests_per_minute, tokens_per_minute}; empty = no auth")
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -96,77 +96,81 @@ class ModelSpec(_Group):
 
 
 class DefenseSettings(_Group):
-    mode: DefenseMode = DefenseMode.ENFORCE
+    mode: DefenseMode = Field(DefenseMode.ENFORCE, description="enforce | shadow (purify, record, forward the original) | off")
     backend: Literal["auto", "passthrough", "lexical", "llamos", "tiered"] = Field(
         "auto", description="auto = llamos when a defense model is set, else lexical"
     )
     model: str | None = Field(None, description="defense LLM: an alias from `models` or a litellm model string")
-    api_base: str | None = None
-    api_key_env: str | None = None
-    roles: list[Literal["user", "tool", "system", "assistant"]] = Field(default_factory=lambda: ["user"])
-    purify_embeddings: bool = False
-    fail_policy: Literal["open", "closed"] = "open"
-    task: Literal["sentiment", "nli", "paraphrase", "qa", "chat"] | None = None
-    prompts_dir: Path = PROMPTS_DIR
+    api_base: str | None = Field(None, description="OpenAI-compatible base URL of the defense model")
+    api_key_env: str | None = Field(None, description="environment variable holding the defense model's key")
+    roles: list[Literal["user", "tool", "system", "assistant"]] = Field(
+        default_factory=lambda: ["user"], description="message roles whose text is purified (add tool for indirect injection)")
+    purify_embeddings: bool = Field(False, description="purify /v1/embeddings inputs too")
+    fail_policy: Literal["open", "closed"] = Field(
+        "open", description="defense model down: open forwards the original (x-llamos-fail-open), closed answers 503")
+    task: Literal["sentiment", "nli", "paraphrase", "qa", "chat"] | None = Field(
+        None, description="default task hint for the agent (header x-llamos-task overrides)")
+    prompts_dir: Path = Field(PROMPTS_DIR, description="directory holding llamos/ (and attacker/) prompt files")
     examples: int = Field(4, ge=0, le=64, description="in-context examples given to the agent")
-    timeout_s: float = Field(20.0, gt=0)
-    max_retries: int = Field(1, ge=0, le=5)
-    max_edit_ratio: float = Field(0.35, gt=0, le=1.0)
-    max_length_ratio: float = Field(1.5, ge=1.0)
-    idempotence_check: bool = False
-    long_text: Literal["split", "skip"] = "split"
-    max_chars: int = Field(4000, ge=64)
-    concurrency: int = Field(8, ge=1, le=256)
+    timeout_s: float = Field(20.0, gt=0, description="defense model call timeout")
+    max_retries: int = Field(1, ge=0, le=5, description="defense model retries (errors, unparseable replies)")
+    max_edit_ratio: float = Field(0.35, gt=0, le=1.0, description="drift bound: larger rewrites fall back")
+    max_length_ratio: float = Field(1.5, ge=1.0, description="drift bound on output/input length")
+    idempotence_check: bool = Field(False, description="purify the output again and flag oscillation")
+    long_text: Literal["split", "skip"] = Field("split", description="texts over max_chars: split on sentences, or skip with a reason code")
+    max_chars: int = Field(4000, ge=64, description="longest text purified in one agent call")
+    concurrency: int = Field(8, ge=1, le=256, description="text parts of one request purified at once")
     tiered_always: bool = Field(False, description="tiered backend: call the agent for every input")
-    screen_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    screen_threshold: float = Field(0.5, ge=0.0, le=1.0, description="lexical screening score above which an input looks attacked")
 
 
 class RedisSettings(_Group):
     url: str | None = Field(None, description="redis://127.0.0.1:6379/0; unset = in-memory, single process")
-    key_prefix: str = "llamos:"
-    socket_timeout_s: float = Field(0.25, gt=0)
+    key_prefix: str = Field("llamos:", description="prefix of every Redis key")
+    socket_timeout_s: float = Field(0.25, gt=0, description="timeout of every Redis call")
     retry_after_s: float = Field(2.0, gt=0, description="back-off before trying a down Redis again")
 
 
 class CacheSettings(_Group):
-    enabled: bool = True
-    ttl_s: int = Field(86400, ge=1)
-    lock_timeout_s: float = Field(30.0, gt=0)
+    enabled: bool = Field(True, description="cache purification results")
+    ttl_s: int = Field(86400, ge=1, description="cache entry lifetime")
+    lock_timeout_s: float = Field(30.0, gt=0, description="single-flight lock: others wait at most this long")
     max_entries: int = Field(10000, ge=1, description="in-memory cache size")
 
 
 class RateLimitSettings(_Group):
-    requests_per_minute: int | None = Field(None, ge=1)
-    tokens_per_minute: int | None = Field(None, ge=1)
-    fail_policy: Literal["open", "closed"] = "open"
+    requests_per_minute: int | None = Field(None, ge=1, description="default per-key request limit; null = none")
+    tokens_per_minute: int | None = Field(None, ge=1, description="default per-key token limit (estimated); null = none")
+    fail_policy: Literal["open", "closed"] = Field(
+        "open", description="Redis down: open lets requests through (counted), closed answers 429")
 
 
 class AuditSettings(_Group):
-    enabled: bool = True
+    enabled: bool = Field(True, description="record what the defender changed")
     store_text: bool = Field(True, description="false = store SHA-256 hashes instead of texts")
-    stream_maxlen: int = Field(100_000, ge=1)
-    jsonl_path: Path | None = None
-    buffer_max: int = Field(10_000, ge=1)
+    stream_maxlen: int = Field(100_000, ge=1, description="Redis stream length cap (approximate)")
+    jsonl_path: Path | None = Field(None, description="also append records to this JSONL file")
+    buffer_max: int = Field(10_000, ge=1, description="records held while Redis is down, then dropped (counted)")
 
 
 class LimitSettings(_Group):
-    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
-    upstream_timeout_s: float = Field(120.0, gt=0)
-    connect_timeout_s: float = Field(5.0, gt=0)
-    max_retries: int = Field(2, ge=0, le=10)
-    max_connections: int = Field(512, ge=1)
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="larger request bodies get 413")
+    upstream_timeout_s: float = Field(120.0, gt=0, description="default read timeout of target models (504 past it)")
+    connect_timeout_s: float = Field(5.0, gt=0, description="connect timeout of target models")
+    max_retries: int = Field(2, ge=0, le=10, description="retries on connection failure and 502/503/504, before any byte is relayed")
+    max_connections: int = Field(512, ge=1, description="pooled upstream connections per worker")
 
 
 class LoggingSettings(_Group):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    json_lines: bool = True
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="one JSON line per request at INFO")
+    json_lines: bool = Field(True, description="JSON lines (false: plain text)")
     log_text: bool = Field(False, description="allow prompt texts in DEBUG logs")
 
 
 class ObservabilitySettings(_Group):
-    metrics: bool = True
-    otlp_endpoint: str | None = None
-    service_name: str = "llamos-gateway"
+    metrics: bool = Field(True, description="Prometheus metrics at GET /metrics")
+    otlp_endpoint: str | None = Field(None, description="OpenTelemetry OTLP/HTTP endpoint; unset = no tracing")
+    service_name: str = Field("llamos-gateway", description="service name in traces")
 
 
 class Settings(BaseSettings):
@@ -176,7 +180,9 @@ class Settings(BaseSettings):
 
     server: ServerSettings = Field(default_factory=ServerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
-    models: dict[str, ModelSpec] = Field(default_factory=dict)
+    models: dict[str, ModelSpec] = Field(
+        default_factory=dict,
+        description="alias -> {model, api_base, api_key_env, passthrough, timeout_s, max_retries, extra_headers}")
     defense: DefenseSettings = Field(default_factory=DefenseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)

@@ -20,9 +20,11 @@ def build_cli() -> typer.Typer:
     # Each module exposes register(app). Keep one import per line (several people edit this list).
     import llamos_gateway.cli.audit as audit_cli
     import llamos_gateway.cli.eval as eval_cli
+    import llamos_gateway.cli.config as config_cli
     from llamos_gateway.cli import serve
 
     serve.register(app)
+    config_cli.register(app)
     eval_cli.register(app)
     audit_cli.register(app)
     return app

@@ -18,6 +18,7 @@ def build_cli() -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     # Each module exposes register(app). Keep one import per line (several people edit this list).
+    import llamos_gateway.cli.arena as arena_cli
     import llamos_gateway.cli.audit as audit_cli
     import llamos_gateway.cli.eval as eval_cli
     import llamos_gateway.cli.config as config_cli
@@ -27,6 +28,7 @@ def build_cli() -> typer.Typer:
     config_cli.register(app)
     eval_cli.register(app)
     audit_cli.register(app)
+    arena_cli.register(app)
     return app
 
 

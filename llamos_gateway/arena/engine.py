@@ -1,0 +1,194 @@
+"""The rounds engine: attack every example against the defended target, judge, learn, repeat.
+
+Each round: purify and classify the clean inputs (robust baseline, clean-changed rate); for
+every example the defended target got right, up to `attempts` attacker proposals, each
+purified, classified and judged, the feedback of one attempt going into the next; then the
+defender learns from the attacks that beat it and the attacker from every outcome. State is
+saved after each round (`RunStore`), so an interrupted run resumes at the next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from llamos_gateway.arena.roles import (
+    Attacker,
+    AttackTask,
+    Defender,
+    Feedback,
+    Judge,
+    Lesson,
+    Outcome,
+    Proposal,
+    RoundRecord,
+    Target,
+)
+from llamos_gateway.arena.store import RunStore
+from llamos_gateway.evaluation.datasets import Example
+from llamos_gateway.evaluation.defended import DefendedClassifier
+from llamos_gateway.evaluation.protocols import LabelScores
+from llamos_gateway.purifier import Purifier, PurifyRequest, PurifyResult
+
+
+@dataclass(frozen=True, slots=True)
+class RoundPlan:
+    rounds: int = 5
+    attempts: int = 2
+    patience: int = 2
+    tolerance: float = 0.01
+    seed: int = 0
+    concurrency: int = 1
+    task: str | None = None
+
+
+class MemoPurifier:
+    """Purifies each distinct text once per round (the defender only changes between rounds)
+    and counts the backend calls."""
+
+    def __init__(self, inner: Purifier) -> None:
+        self._inner = inner
+        self.name = inner.name
+        self._seen: dict[str, asyncio.Future[PurifyResult]] = {}
+        self.calls = 0
+
+    async def purify(self, request: PurifyRequest) -> PurifyResult:
+        key = f"{request.task}\0{request.text}"
+        if key not in self._seen:
+            self.calls += 1
+            self._seen[key] = asyncio.ensure_future(self._inner.purify(request))
+        return await asyncio.shield(self._seen[key])
+
+
+class CountingOracle:
+    def __init__(self, defended: DefendedClassifier) -> None:
+        self._defended = defended
+        self.queries = 0
+
+    async def scores(self, texts: Sequence[str]) -> LabelScores:
+        self.queries += len(texts)
+        return await self._defended.predict(list(texts))
+
+
+def converged(records: Sequence[RoundRecord], patience: int, tolerance: float) -> bool:
+    """ASR moved by less than `tolerance` in each of the last `patience` rounds."""
+    if patience < 1 or len(records) <= patience:
+        return False
+    rates = [r.attack_success_rate for r in records[-patience - 1:]]
+    return all(abs(b - a) < tolerance for a, b in zip(rates, rates[1:], strict=False))
+
+
+class Arena:
+    def __init__(self, *, examples: Sequence[Example], labels: tuple[str, ...], target: Target,
+                 defender: Defender, attacker: Attacker, judge: Judge, plan: RoundPlan,
+                 store: RunStore) -> None:
+        self.examples = list(examples)
+        self.labels = labels
+        self.target = target
+        self.defender = defender
+        self.attacker = attacker
+        self.judge = judge
+        self.plan = plan
+        self.store = store
+
+    async def run(self, on_round: Callable[[RoundRecord], None] | None = None,
+                  on_progress: Callable[[int, int], None] | None = None) -> list[RoundRecord]:
+        records = self.store.resume(self.attacker, self.defender)
+        for record in records:
+            if on_round is not None:
+                on_round(record)
+        while len(records) < self.plan.rounds and not converged(
+                records, self.plan.patience, self.plan.tolerance):
+            outcomes, record = await self.play(len(records) + 1, on_progress)
+            records.append(record)
+            self.store.save_round(record, outcomes, self.labels, self.attacker, self.defender)
+            if on_round is not None:
+                on_round(record)
+        stopped = "converged" if converged(records, self.plan.patience,
+                                           self.plan.tolerance) else "rounds"
+        self.store.finish(stopped)
+        return records
+
+    async def play(self, number: int, on_progress: Callable[[int, int], None] | None = None
+                   ) -> tuple[list[Outcome], RoundRecord]:
+        started = time.perf_counter()
+        memo = MemoPurifier(self.defender)
+        defended = DefendedClassifier(self.target, memo, task=self.plan.task)
+        texts = [e.fields[0] for e in self.examples]
+        clean_purified = await defended.purify_many(texts)
+        clean = (await self.target.predict(clean_purified)).predicted
+        oracle = CountingOracle(defended)
+        slots = asyncio.Semaphore(self.plan.concurrency)
+        done = 0
+
+        async def one(example: Example, prediction: int) -> list[Outcome]:
+            nonlocal done
+            async with slots:
+                result = await self._attack(number, example, prediction, defended, oracle)
+            done += 1
+            if on_progress is not None:
+                on_progress(done, len(self.examples))
+            return result
+
+        per_example = await asyncio.gather(*(one(e, int(p))
+                                             for e, p in zip(self.examples, clean, strict=True)))
+        outcomes = [o for group in per_example for o in group]
+        lessons = [Lesson(o.original, o.adversarial, o.purified, o.instruction)
+                   for o in outcomes if o.verdict.success]
+        self.defender.learn(lessons)
+        self.attacker.learn(outcomes)
+        correct = sum(int(p) == e.label for e, p in zip(self.examples, clean, strict=True))
+        changed = [o for o in outcomes if o.adversarial != o.original]
+        n = len(self.examples)
+        record = RoundRecord(
+            round=number,
+            attack_success_rate=len(lessons) / correct if correct else 0.0,
+            robust_accuracy=(correct - len(lessons)) / n if n else 0.0,
+            fidelity_pass_rate=(sum(o.verdict.fidelity.passed for o in changed) / len(changed)
+                                if changed else 0.0),
+            clean_changed_rate=sum(p != t for p, t in zip(clean_purified, texts,
+                                                          strict=True)) / n if n else 0.0,
+            attacker_pool=self.attacker.pool_size, defender_pool=len(self.defender.pool),
+            defense_calls=memo.calls, attack_queries=sum(o.queries for o in outcomes),
+            examples=n, clean_correct=correct, successes=len(lessons), attempts=len(outcomes),
+            seconds=round(time.perf_counter() - started, 3))
+        return outcomes, record
+
+    async def _attack(self, number: int, example: Example, clean: int,
+                      defended: DefendedClassifier, oracle: CountingOracle) -> list[Outcome]:
+        if clean != example.label:
+            return []
+        text = example.fields[0]
+        feedback: list[Feedback] = []
+        outcomes: list[Outcome] = []
+        for attempt in range(1, self.plan.attempts + 1):
+            task = AttackTask(example.idx, text, example.label, self.labels, number, attempt,
+                              self.plan.seed, tuple(feedback))
+            proposal = await self.attacker.propose(task, oracle)
+            outcome = await self._judge(number, attempt, example, clean, proposal, defended)
+            outcomes.append(outcome)
+            if outcome.verdict.success or proposal.instruction == "none":
+                break
+            predicted = outcome.adversarial_prediction
+            feedback.append(Feedback(
+                adversarial=proposal.text, purified=outcome.purified,
+                predicted=self.labels[predicted] if predicted >= 0 else "no valid answer",
+                fidelity_passed=outcome.verdict.fidelity.passed, reason=outcome.verdict.reason,
+                instruction=proposal.instruction))
+        return outcomes
+
+    async def _judge(self, number: int, attempt: int, example: Example, clean: int,
+                     proposal: Proposal, defended: DefendedClassifier) -> Outcome:
+        text = example.fields[0]
+        purified = await defended.purify_text(proposal.text)
+        predicted = int((await self.target.predict([purified])).predicted[0])
+        verdict = self.judge.judge(original=text, adversarial=proposal.text, label=example.label,
+                                   clean_prediction=clean, adversarial_prediction=predicted,
+                                   instruction=proposal.instruction)
+        return Outcome(round=number, idx=example.idx, attempt=attempt, original=text,
+                       adversarial=proposal.text, purified=purified, label=example.label,
+                       clean_prediction=clean, adversarial_prediction=predicted,
+                       instruction=proposal.instruction, queries=proposal.queries + 1,
+                       verdict=verdict)

@@ -1,0 +1,88 @@
+"""The arena's report files: `arena.json` (machine-readable), `arena.md`, `arena.png`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from llamos_gateway.arena.roles import RoundRecord
+from llamos_gateway.evaluation.cache import atomic_write
+
+COLUMNS = ("round", "attack_success_rate", "robust_accuracy", "fidelity_pass_rate",
+           "clean_changed_rate", "attacker_pool", "defender_pool", "defense_calls",
+           "attack_queries")
+HEADERS = ("round", "ASR", "robust acc", "fidelity pass", "clean changed", "attacker pool",
+           "defender pool", "defense calls", "attack queries")
+
+
+def cells(record: RoundRecord) -> list[str]:
+    out = []
+    for name in COLUMNS:
+        value = getattr(record, name)
+        out.append(f"{value:.3f}" if isinstance(value, float) else str(value))
+    return out
+
+
+def write_json(path: Path, meta: Mapping[str, Any], records: Sequence[RoundRecord]) -> None:
+    body = {**meta, "rounds": [asdict(r) for r in records]}
+    atomic_write(path, json.dumps(body, ensure_ascii=False, indent=2).encode("utf-8"))
+
+
+def markdown(meta: Mapping[str, Any], records: Sequence[RoundRecord]) -> str:
+    lines = ["# Arena", "", f"`{meta.get('command', 'llamos arena')}`", ""]
+    config = meta.get("config", {})
+    lines += [f"- {k}: `{v}`" for k, v in config.items()]
+    lines += [f"- stopped: {meta.get('stopped')}", f"- versions: `{meta.get('versions')}`",
+              f"- fidelity: {meta.get('fidelity')}", ""]
+    lines += ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(cells(r)) + " |" for r in records]
+    defender = meta.get("defender", {})
+    pool = defender.get("missed_edits") or [e["input"] for e in defender.get("examples", [])]
+    if pool:
+        title = ("Edits the defense missed" if "missed_edits" in defender
+                 else "In-context examples the defender learned")
+        lines += ["", f"## {title} (most recent {min(20, len(pool))} of {len(pool)})", ""]
+        lines += [f"- `{item}`" for item in pool[-20:]]
+    weights = meta.get("attacker", {}).get("weights")
+    if weights:
+        lines += ["", "## Attacker transformation weights", ""]
+        lines += [f"- {k}: {v:.2f}" for k, v in sorted(weights.items(), key=lambda kv: -kv[1])]
+    return "\n".join(lines) + "\n"
+
+
+def plot(path: Path, records: Sequence[RoundRecord], title: str) -> Path | None:
+    """ASR and robust accuracy by round; None when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rounds = [r.round for r in records]
+    fig, ax = plt.subplots(figsize=(5.5, 3.4), dpi=110)
+    ax.plot(rounds, [r.attack_success_rate for r in records], marker="o", label="ASR")
+    ax.plot(rounds, [r.robust_accuracy for r in records], marker="s", label="robust accuracy")
+    ax.set_xlabel("round")
+    ax.set_ylim(0, 1.05)
+    ax.set_xticks(rounds)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_report(directory: Path, meta: Mapping[str, Any],
+                 records: Sequence[RoundRecord]) -> None:
+    write_json(directory / "arena.json", meta, records)
+    atomic_write(directory / "arena.md", markdown(meta, records).encode("utf-8"))
+    if records:
+        config = meta.get("config", {})
+        plot(directory / "arena.png", records,
+             f"{config.get('attacker')} attacker vs {config.get('defense')} defense "
+             f"on {config.get('target')}")

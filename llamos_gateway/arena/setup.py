@@ -1,0 +1,171 @@
+"""The arena's composition: settings + `ArenaConfig` -> target, defender, attacker, judge, run.
+
+The only module of the package that names concrete classes. The target and the defense
+backends come from the evaluation session and the gateway's composition root
+(`build_purifier`), so the arena runs the code the API runs. The LLAMOS agent is built here
+with a prompt set the arena can grow (see `ExampleLearningDefender`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+
+from llamos_gateway import __version__
+from llamos_gateway.agent import DriftLimits, LLMPurifier, SegmentingPurifier, load_prompts
+from llamos_gateway.agent.prompts import PromptSet
+from llamos_gateway.arena.attacker_prompts import load_attacker_prompts
+from llamos_gateway.arena.config import ArenaConfig
+from llamos_gateway.arena.defenders import (
+    ExampleLearningDefender,
+    MissedEditsDefender,
+    StaticDefender,
+)
+from llamos_gateway.arena.engine import Arena, RoundPlan
+from llamos_gateway.arena.judge import ClassificationJudge
+from llamos_gateway.arena.live import LiveTable
+from llamos_gateway.arena.llm_attacker import LLMAttacker
+from llamos_gateway.arena.offline_attacker import OfflineAttacker
+from llamos_gateway.arena.report import write_report
+from llamos_gateway.arena.roles import Attacker, Defender, RoundRecord
+from llamos_gateway.arena.store import RunStore
+from llamos_gateway.arena.transformations import textattack_transforms
+from llamos_gateway.errors import ConfigError, InvalidRequest
+from llamos_gateway.evaluation.datasets import load_dataset
+from llamos_gateway.evaluation.fidelity import FidelityFilter
+from llamos_gateway.evaluation.session import TargetSpec, open_session
+from llamos_gateway.purifier import PassthroughPurifier, Purifier
+from llamos_gateway.settings import PROMPTS_DIR, Settings
+from llamos_gateway.upstream.router import ModelRouter
+
+
+@dataclass(frozen=True, slots=True)
+class ArenaResult:
+    rounds: list[RoundRecord]
+    meta: dict[str, Any]
+
+
+def agent_factory(settings: Settings, router: ModelRouter) -> tuple[Callable[[PromptSet], Purifier],
+                                                                  PromptSet]:
+    """The LLAMOS agent as `wiring.build_purifier` builds it, but from a prompt set the arena
+    can grow (wiring offers no way to pass one in)."""
+    d = settings.defense
+    route = router.defense
+    if route is None:
+        raise ConfigError("--defense llamos needs a defense model: set defense.model in the "
+                          "config (or LLAMOS_DEFENSE__MODEL) to a model alias or litellm model")
+
+    def build(prompts: PromptSet) -> Purifier:
+        agent = LLMPurifier(upstream=route.upstream, model=route.upstream_model, prompts=prompts,
+                            task=d.task, limits=DriftLimits(max_edit_ratio=d.max_edit_ratio,
+                                                            max_length_ratio=d.max_length_ratio),
+                            timeout_s=d.timeout_s, max_retries=d.max_retries,
+                            idempotence_check=d.idempotence_check)
+        return SegmentingPurifier(agent, max_chars=d.max_chars, mode=d.long_text,
+                                  concurrency=d.concurrency)
+
+    return build, load_prompts(d.prompts_dir / "llamos", examples=d.examples)
+
+
+def build_defender(config: ArenaConfig, settings: Settings, router: ModelRouter,
+                   task: str | None) -> tuple[Defender, str | None]:
+    """The defender and the version of the prompts it reads (None for prompt-free backends)."""
+    if config.defense == "none":
+        return StaticDefender(PassthroughPurifier()), None
+    if config.defense == "llamos":
+        build, prompts = agent_factory(settings, router)
+        return ExampleLearningDefender(build, prompts, task=task, cap=config.defender_pool), \
+            prompts.version
+    from llamos_gateway.wiring import build_purifier
+
+    return MissedEditsDefender(build_purifier(settings, router, config.defense),
+                               cap=max(config.defender_pool, 64)), None
+
+
+async def build_attacker(config: ArenaConfig, router: ModelRouter) -> tuple[Attacker, str | None]:
+    if config.attacker == "llm":
+        assert config.attacker_model is not None
+        route = router.resolve(config.attacker_model)
+        prompts = load_attacker_prompts(PROMPTS_DIR / "attacker")
+        return LLMAttacker(upstream=route.upstream, model=route.upstream_model, prompts=prompts,
+                           pool_cap=config.attacker_pool), prompts.version
+    transforms = await asyncio.to_thread(textattack_transforms, config.transformations)
+    return OfflineAttacker(transforms, query_budget=config.query_budget,
+                           max_word_ratio=config.max_word_ratio,
+                           pool_cap=config.attacker_pool), None
+
+
+async def run_arena(settings: Settings, config: ArenaConfig, *, live: bool = True,
+                    console: Console | None = None, command: str | None = None,
+                    on_round: Callable[[RoundRecord], None] | None = None) -> ArenaResult:
+    config.validate()
+    started = time.perf_counter()
+    dataset = load_dataset(config.dataset)
+    if len(dataset.task.columns) != 1:
+        raise InvalidRequest(f"the arena attacks single-text tasks; {config.dataset} has "
+                             f"{len(dataset.task.columns)} input columns", param="dataset")
+    selected = dataset.select(config.limit, config.seed)
+    store = RunStore(config.output_dir, config.run_key(), fresh=config.fresh)
+    async with AsyncExitStack() as stack:
+        from llamos_gateway.wiring import open_components
+
+        components = await stack.enter_async_context(
+            open_components(settings, purifier=PassthroughPurifier()))
+        session = await stack.enter_async_context(
+            open_session(settings, TargetSpec(config.target), dataset.task, ()))
+        purify_task = dataset.task.purify_task
+        defender, defense_version = build_defender(config, settings, components.router,
+                                                   purify_task)
+        attacker, attacker_version = await build_attacker(config, components.router)
+        judge = ClassificationJudge(FidelityFilter(max_word_modification_ratio=config.max_word_ratio))
+        meta: dict[str, Any] = {
+            "command": command or "llamos " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "config": config.as_dict(),
+            "versions": {"llamos_gateway": __version__, "attacker_prompts": attacker_version,
+                         "defense_prompts": defense_version, "target": session.target.name},
+            "fidelity": {"max_word_modification_ratio": config.max_word_ratio,
+                         "similarity": judge.similarity},
+            "examples": len(selected),
+        }
+        arena = Arena(examples=selected.examples, labels=dataset.task.labels,
+                      target=session.target, defender=defender, attacker=attacker, judge=judge,
+                      plan=RoundPlan(rounds=config.rounds, attempts=config.attempts,
+                                     patience=config.patience, tolerance=config.tolerance,
+                                     seed=config.seed, concurrency=config.workers,
+                                     task=purify_task),
+                      store=store)
+
+        def finished(record: RoundRecord) -> None:
+            meta.update(attacker=attacker.snapshot(), defender=defender.snapshot(),
+                        wall_s=round(time.perf_counter() - started, 3))
+            write_report(config.output_dir, meta, store.records)
+            if table is not None:
+                table.round_done(record)
+            if on_round is not None:
+                on_round(record)
+
+        title = (f"arena: {config.attacker} attacker vs {config.defense} defense on "
+                 f"{config.target} ({len(selected)} {config.dataset} examples)")
+        table = LiveTable(title, console) if live else None
+        with table if table is not None else _Null():
+            records = await arena.run(finished, table.progress if table is not None else None)
+        meta.update(stopped=store.stopped, attacker=attacker.snapshot(),
+                    defender=defender.snapshot(), wall_s=round(time.perf_counter() - started, 3))
+    write_report(config.output_dir, meta, records)
+    return ArenaResult(records, meta)
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

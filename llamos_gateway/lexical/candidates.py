@@ -9,7 +9,7 @@ optimal-string-alignment distance of what it finds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from rapidfuzz.distance import OSA
 
@@ -30,8 +30,8 @@ def edits1(word: str) -> set[str]:
     return out
 
 
-def within_one(word: str, counts: Mapping[str, int]) -> list[tuple[str, int]]:
-    return [(w, 1) for w in edits1(word) if counts.get(w, 0) > 0]
+def within_one(word: str, targets: frozenset[str]) -> list[tuple[str, int]]:
+    return [(w, 1) for w in sorted(edits1(word).intersection(targets))]
 
 
 def build_index(targets: Iterable[str]) -> Index:

@@ -39,7 +39,7 @@ def has_lookalike(word: str) -> bool:
 
 def fold(word: str, latin_text: bool, is_word: Callable[[str], bool]) -> str | None:
     """The Latin spelling of `word`, or None when it should stay as it is."""
-    if not has_lookalike(word):
+    if word.isascii() or not has_lookalike(word):
         return None
     folded = "".join(HOMOGLYPHS.get(char, char) for char in word)
     if any(char.isascii() and char.isalpha() for char in word):
@@ -51,6 +51,8 @@ def fold(word: str, latin_text: bool, is_word: Callable[[str], bool]) -> str | N
 
 def latin_share(text: str) -> float:
     """Share of the letters in `text` that are ASCII Latin (look-alikes not counted)."""
+    if text.isascii():
+        return 1.0
     letters = [char for char in text if char.isalpha()]
     if not letters:
         return 0.0

@@ -132,17 +132,24 @@ def _kind(piece: str, opened: dict[str, int]) -> str:
 
 
 def _clean(kinds: list[str], pieces: list[str]) -> bool:
+    """No junk, and every stretch between closers is one legit ending or one separator."""
     if "junk" in kinds:
         return False
-    middle = [i for i, k in enumerate(kinds) if k != "close"]
-    if not middle:
-        return True
-    if middle != list(range(middle[0], middle[-1] + 1)):
-        return False
-    run = "".join(pieces[i] for i in middle)
-    if all(kinds[i] == "end" for i in middle):
-        return run in _LEGIT_ENDINGS
-    return len(middle) == 1
+    run: list[int] = []
+    for i, kind in enumerate([*kinds, "close"]):
+        if kind != "close":
+            run.append(i)
+            continue
+        if run and not _legit_run([kinds[k] for k in run], "".join(pieces[k] for k in run)):
+            return False
+        run = []
+    return True
+
+
+def _legit_run(kinds: list[str], joined: str) -> bool:
+    if all(kind == "end" for kind in kinds):
+        return joined in _LEGIT_ENDINGS
+    return len(kinds) == 1
 
 
 def _keep(pieces: list[tuple[int, str]], kinds: list[str]) -> list[tuple[int, str]]:

@@ -25,7 +25,7 @@ from llamos_gateway.lexical import candidates
 from llamos_gateway.lexical.cache import cached, default_cache_dir
 
 # Bump when a compiled part changes shape or meaning, so old cache files are ignored.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 _WORD = re.compile(r"^[a-z]+(?:[-'][a-z]+)*$")
 # A word seen this often in SST-2 train is a correction target even when the general
 # dictionaries lack it (names and slang of movie reviews); rarer ones are only known.
@@ -70,9 +70,16 @@ class Lexicon:
         if use_cache:
             folder = cache_dir or default_cache_dir()
             self._prefix = folder / f"lexicon-{self._sources.fingerprint()}"
-        self.words: dict[str, int] = cached(self._path("words"), self._build_words)
+        words, names = cached(self._path("words"), self._build_words)
+        self.words: dict[str, int] = words
+        self.names: frozenset[str] = names
+        self.targets = frozenset(w for w, n in self.words.items() if n > 0)
         self._bigrams: dict[str, int] | None = None
         self._index: candidates.Index | None = None
+
+    def is_name(self, word: str) -> bool:
+        """Listed only capitalised (`audrey`, `meyer`): a proper name, not a common word."""
+        return word in self.names
 
     def is_known(self, word: str) -> bool:
         return word in self.words
@@ -87,7 +94,7 @@ class Lexicon:
 
     def near(self, word: str) -> list[tuple[str, int]]:
         """Correction targets within edit distance 1, else within 2, with their distance."""
-        found = candidates.within_one(word, self.words)
+        found = candidates.within_one(word, self.targets)
         if found:
             return found
         if self._index is None:
@@ -98,15 +105,18 @@ class Lexicon:
         return None if self._prefix is None else self._prefix.with_name(
             f"{self._prefix.name}.{part}.marshal")
 
-    def _build_words(self) -> dict[str, int]:
+    def _build_words(self) -> tuple[dict[str, int], frozenset[str]]:
         spell = dict(_read_counts(self._sources.unigrams, 1))
         train, _ = _train_counts(self._sources.train)
         scale = _scale(spell, train)
-        words = dict.fromkeys(_read_wordlist(self._sources.wordlist), 0)
+        listed = _read_wordlist(self._sources.wordlist)
+        lower = {w for w in listed if w.islower()}
+        names = frozenset(w.lower() for w in listed if not w.islower()) - lower
+        words = dict.fromkeys((w.lower() for w in listed), 0)
         for word, n in train.items():
             words[word] = max(1, int(n * scale)) if n >= _TRAIN_TARGET_MIN else 0
         words.update(spell)
-        return words
+        return words, names
 
     def _build_bigrams(self) -> dict[str, int]:
         spell = dict(_read_counts(self._sources.unigrams, 1))
@@ -118,7 +128,7 @@ class Lexicon:
         return pairs
 
     def _build_index(self) -> candidates.Index:
-        return candidates.build_index(sorted(w for w, n in self.words.items() if n > 0))
+        return candidates.build_index(sorted(self.targets))
 
 
 def _read_counts(path: Path, arity: int) -> list[tuple[str, int]]:

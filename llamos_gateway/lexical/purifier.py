@@ -8,9 +8,11 @@ emoticons, stray punctuation). Clean text comes back byte for byte.
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from llamos_gateway.lexical import homoglyphs, junk, leetspeak, repeats
 from llamos_gateway.lexical.lexicon import Lexicon
@@ -26,8 +28,12 @@ _FOREIGN_SHARE = 0.4
 _SPELLING_ROUNDS = 3
 
 
-@dataclass(frozen=True, slots=True)
-class _Word:
+# Plain ASCII words, and letters next to digits or leet symbols (those take the full path).
+_PLAIN_WORD = re.compile(r"[a-z]+(?:['’-][a-z]+)*")
+_LEETISH = re.compile(r"[A-Za-z][0-9@$|]|[0-9@$|!+][A-Za-z]|[A-Za-z][!+][A-Za-z]")
+
+
+class _Word(NamedTuple):
     token: Token
     form: str
     rule: str | None
@@ -51,7 +57,8 @@ class LexicalPurifier:
 
     def purify_text(self, text: str) -> PurifyResult:
         norm = normalise(text)
-        words, counts = self._words(norm.text)
+        plain = self._plain(norm.text)
+        words, counts = ([], {}) if plain is not None else self._words(norm.text)
         cuts = [junk.Cut(w.token.start, w.token.end, w.form, w.rule)
                 for w in words if w.rule is not None]
         ending = junk.ending(norm.text, self._lexicon.is_known)
@@ -60,7 +67,7 @@ class LexicalPurifier:
         purified = _apply(norm.text, cuts)
         edits = _edits(text, norm, cuts)
         signals = Signals(
-            words=len(words),
+            words=len(words) if plain is None else plain,
             invisible=norm.invisible,
             mixed_script=counts.get("homoglyph", 0) + _folded_letters(norm),
             leetspeak=counts.get("leetspeak", 0),
@@ -78,6 +85,16 @@ class LexicalPurifier:
             score=verdict.score,
         )
 
+    def _plain(self, text: str) -> int | None:
+        """The number of words when every word is a plain known word, else None."""
+        if not text.isascii() or _LEETISH.search(text) is not None:
+            return None
+        found = _PLAIN_WORD.findall(text.lower())
+        for word in set(found).difference(self._lexicon.words):
+            if "-" not in word or not all(map(self._lexicon.is_known, word.split("-"))):
+                return None
+        return len(found)
+
     def _words(self, text: str) -> tuple[list[_Word], dict[str, int]]:
         latin = homoglyphs.latin_share(text) >= 0.5
         words = [self._fold(token, latin) for token in tokenize(text)]
@@ -85,22 +102,25 @@ class LexicalPurifier:
         for word in words:
             if word.rule is not None:
                 counts[word.rule] = counts.get(word.rule, 0) + 1
-        unknown = [i for i, w in enumerate(words) if self._repairable(w)]
+        unknown = [i for i, w in enumerate(words) if self._repairable(w, text)]
         if len(words) >= 3 and len(unknown) > _FOREIGN_SHARE * len(words):
             counts["unknown"] = len(unknown)
             return words, counts
+        misses: dict[int, bool] = {}
         for _ in range(_SPELLING_ROUNDS):
-            if not self._spell_round(text, words, unknown):
+            if not self._spell_round(text, words, unknown, misses):
                 break
         left = [i for i in unknown if words[i].rule is None]
         counts["spelling"] = len(unknown) - len(left)
-        counts["near_miss"] = sum(self._speller.near_miss(words[i].form) for i in left)
+        counts["near_miss"] = sum(misses.get(i, False) for i in left)
         counts["unknown"] = len(left)
         return words, counts
 
     def _fold(self, token: Token, latin: bool) -> _Word:
         form, rule = token.text, None
         known = self._lexicon.is_known
+        if form.isalpha() and form.isascii() and (len(form) < 3 or known(form.lower())):
+            return _Word(token, form, None)  # the common case: a plain known word
         folded = homoglyphs.fold(form, latin, known)
         if folded is not None:
             form, rule = folded, "homoglyph"
@@ -114,21 +134,25 @@ class LexicalPurifier:
                 form, rule = shorter, rule or "repeats"
         return _Word(token, form, rule)
 
-    def _repairable(self, word: _Word) -> bool:
+    def _repairable(self, word: _Word, text: str) -> bool:
         form = word.form
+        known = self._lexicon.is_known
         return (word.rule is None and not word.token.after_apostrophe and form.isascii()
-                and form.isalpha() and form.islower() and not self._lexicon.is_known(form))
+                and form.isalpha() and form.islower() and not known(form)
+                and not _bracketed_initial(text, word.token.start, form, known))
 
-    def _spell_round(self, text: str, words: list[_Word], unknown: list[int]) -> bool:
+    def _spell_round(self, text: str, words: list[_Word], unknown: list[int],
+                     misses: dict[int, bool]) -> bool:
         changed = False
         for i in unknown:
             if words[i].rule is not None:
                 continue
             left = _neighbour(text, words, i, -1)
             right = _neighbour(text, words, i, 1)
-            fix = self._speller.correct(words[i].form, left, right)
-            if fix is not None:
-                words[i] = _Word(words[i].token, fix.word, "spelling")
+            verdict = self._speller.assess(words[i].form, left, right)
+            misses[i] = verdict.near_miss
+            if verdict.fix is not None:
+                words[i] = _Word(words[i].token, verdict.fix.word, "spelling")
                 changed = True
         return changed
 
@@ -139,6 +163,15 @@ def _neighbour(text: str, words: list[_Word], i: int, step: int) -> str | None:
         return None
     a, b = (words[j].token, words[i].token) if step < 0 else (words[i].token, words[j].token)
     return words[j].form.lower() if adjacent(text, a, b) else None
+
+
+_INITIAL = re.compile(r"\(\s*([A-Za-z])\s*\)\s*$")
+
+
+def _bracketed_initial(text: str, start: int, form: str, known: Callable[[str], bool]) -> bool:
+    """`(W)hile`, `( d ) oes`: a bracketed first letter, a typographic convention."""
+    match = _INITIAL.search(text, max(0, start - 8), start)
+    return match is not None and known(match.group(1).lower() + form)
 
 
 def _like(original: str, plain: str) -> str:

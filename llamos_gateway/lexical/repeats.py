@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 _RUN = re.compile(r"([a-z])\1{2,}", re.IGNORECASE)
 _MAX_RUNS = 4
+# `ahhhh` and `sooo` are interjections as often as they are attacks: keep short results out.
+_MIN_LENGTH = 3
 
 
 def has_run(word: str) -> bool:
@@ -27,7 +29,7 @@ def collapse(word: str, count: Callable[[str], int], is_word: Callable[[str], bo
             last = run.end()
         pieces.append(word[last:])
         options.append("".join(pieces))
-    found = [w for w in options if is_word(w.lower())]
+    found = [w for w in options if len(w) >= _MIN_LENGTH and is_word(w.lower())]
     if not found:
         return None
     return max(found, key=lambda w: (count(w.lower()), -len(w), w))

@@ -15,10 +15,16 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
 
+from llamos_gateway.lexical import morphology
 from llamos_gateway.lexical.lexicon import Lexicon
 
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _VOWELS = frozenset("aeiouy")
+
+
+def _respaced(word: str, cand: str) -> bool:
+    """`cand` only adds hyphens or apostrophes to `word` (`hamfisted` -> `ham-fisted`)."""
+    return cand.replace("-", "").replace("'", "") == word
 
 
 def _keyboard() -> dict[str, frozenset[str]]:
@@ -33,15 +39,28 @@ def _keyboard() -> dict[str, frozenset[str]]:
 
 @dataclass(frozen=True, slots=True)
 class SpellingModel:
-    """Tuning knobs (natural-log units)."""
+    """Tuning knobs (natural-log units); the defaults were tuned with `bench/lexical_bench.py`."""
 
     edit_cost: float = 5.0
     cheap_edit_cost: float = 3.5
     backoff: float = 0.4
-    unseen_count: float = 2e5
-    margin: float = 2.0
-    ambiguity: float = 1.0
+    unseen_count: float = 4e5
+    margin: float = 0.0
+    ambiguity: float = 0.5
     min_length: int = 3
+    # Keeping an unknown word gets less likely with its length: a random long string is
+    # seldom one edit away from a frequent word unless it is a slip of that word.
+    length_penalty: float = 2.5
+    long_from: int = 5
+    long_cap: int = 3
+    # extra cost of an edit to the first letter (names and prefixed words, seldom slips)
+    first_letter_cost: float = 4.0
+    # extra cost of a distance-2 candidate on top of two edits
+    far_cost: float = 5.0
+    # a regular derivation of a known word (`involvingly`) is more likely kept than a slip
+    derived_bonus: float = 6.0
+    # next to a proper name (`audrey tatou`, `breckin meyer`) an unknown word is likely one
+    name_bonus: float = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +69,12 @@ class Correction:
     score: float
     keep_score: float
     distance: int
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    fix: Correction | None
+    near_miss: bool
 
 
 class Speller:
@@ -63,28 +88,31 @@ class Speller:
         """Scored candidates, best first (empty when the word is too short or has none)."""
         if len(word) < self._model.min_length:
             return []
-        keep = self._keep_score(left, right)
+        model = self._model
+        keep = self._keep_score(left, right) - model.length_penalty * min(
+            model.long_cap, max(0, len(word) - model.long_from))
+        if self._model.derived_bonus and morphology.derived(word, self._lexicon.is_known):
+            keep += self._model.derived_bonus
+        if any(n is not None and self._lexicon.is_name(n) for n in (left, right)):
+            keep += self._model.name_bonus
         scored = [Correction(c, self._score(word, c, d, left, right), keep, d)
-                  for c, d in self._lexicon.near(word)]
+                  for c, d in self._lexicon.near(word) if not _respaced(word, c)]
         scored.sort(key=lambda item: (-item.score, item.word))
         return scored
 
-    def correct(self, word: str, left: str | None, right: str | None) -> Correction | None:
+    def assess(self, word: str, left: str | None, right: str | None) -> Assessment:
+        """The repair of `word`, if one is clearly best, and whether it looks like a typo."""
         ranked = self.candidates(word, left, right)
+        near_miss = any(c.distance == 1 and self._lexicon.count(c.word) > 100 *
+                        self._model.unseen_count for c in ranked)
         if not ranked:
-            return None
+            return Assessment(None, near_miss)
         best = ranked[0]
         if best.score - best.keep_score < self._model.margin:
-            return None
+            return Assessment(None, near_miss)
         if len(ranked) > 1 and best.score - ranked[1].score < self._model.ambiguity:
-            return None
-        return best
-
-    def near_miss(self, word: str) -> bool:
-        """True when a frequent word lies one edit away (a likely typo left unrepaired)."""
-        return len(word) >= self._model.min_length and any(
-            d == 1 and self._lexicon.count(c) > 100 * self._model.unseen_count
-            for c, d in self._lexicon.near(word))
+            return Assessment(None, near_miss)
+        return Assessment(best, near_miss)
 
     def _score(self, word: str, cand: str, distance: int, left: str | None,
                right: str | None) -> float:
@@ -117,9 +145,10 @@ class Speller:
 
     def _edit_cost(self, word: str, cand: str, distance: int) -> float:
         model = self._model
+        first = model.first_letter_cost if word[:1] != cand[:1] else 0.0
         if distance != 1:
-            return model.edit_cost * distance
-        return model.cheap_edit_cost if self._cheap(word, cand) else model.edit_cost
+            return model.edit_cost * distance + model.far_cost + first
+        return first + (model.cheap_edit_cost if self._cheap(word, cand) else model.edit_cost)
 
     def _cheap(self, word: str, cand: str) -> bool:
         if Levenshtein.distance(word, cand) == 2:

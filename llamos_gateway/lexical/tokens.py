@@ -8,14 +8,14 @@ slash or backslash, hashtags, @mentions, identifiers (`snake_case`, `dotted.name
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _PROTECTED = re.compile(
     r"```[\s\S]*?```"  # fenced code
     r"|(`+)(?=\S)[^\n]*?(?<=\S)\1(?!`)"  # inline code (SST's `` quote '' has a space)
     r"|\b(?:https?|ftp|file)://\S+|\bwww\.\S+"  # URLs
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail
-    r"|\S*[/\\]\S*"  # paths, fractions, and/or
+    r"|(?<!\S)(?=[^\s/\\]*\w|\S*[/\\]\S*\w)\S*[/\\]\S*"  # paths, fractions, and/or
     r"|(?<!\w)[#@]\w+"  # hashtags, mentions
     r"|\w+(?:[._]\w+)+\.?"  # identifiers, dotted abbreviations
     r"|\w*_\w*"
@@ -24,19 +24,20 @@ _PROTECTED = re.compile(
 _WORD = re.compile(r"[^\W_](?:[^\W_]|['’-](?=[^\W_])|[@$!|+](?=[^\W_]))*")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     start: int
     end: int
     text: str
     after_apostrophe: bool  # `'s`, `'ve`, `n't` pieces of SST-style contractions
 
-    @property
-    def is_lower_ascii(self) -> bool:
-        return self.text.isascii() and self.text.isalpha() and self.text.islower()
+
+# Cheap test for "may hold a protected span": most sentences hold none.
+_MAYBE = re.compile(r"[`/\\@#_]|\w[.:]\w|www\.")
 
 
 def protected_spans(text: str) -> list[tuple[int, int]]:
+    if _MAYBE.search(text) is None:
+        return []
     return [m.span() for m in _PROTECTED.finditer(text)]
 
 

@@ -35,8 +35,6 @@ from llamos_gateway.errors import ConfigError
 from llamos_gateway.trace import Trace
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-# Reason codes with which the tiered backend says the screen passed a text without the agent.
-SCREEN_SKIP_CODES = frozenset({"screen_clean", "screen_skipped", "agent_skipped"})
 # Error codes of the upstream layer; anything else from an upstream is bucketed by status.
 UPSTREAM_KINDS = {"upstream_timeout": "timeout", "upstream_auth_failed": "auth",
                   "upstream_error": "error"}
@@ -181,13 +179,15 @@ class GatewayMetrics:
             self.defense.labels(backend, mode, "off" if mode == "off" else "no_text").inc()
             return
         self.defense.labels(backend, mode, "changed" if outcome.changed else "unchanged").inc()
+        # the tiered backend calls the agent only for texts its screen flags
+        tiered = backend.startswith("tiered")
         for result in outcome.results:
             self.texts.labels(result.backend, "true" if result.changed else "false").inc()
             if result.fallback:
                 self.fallbacks.labels(result.backend, result.fallback).inc()
             if result.agent_called:
                 self.screen.labels("agent").inc()
-            elif SCREEN_SKIP_CODES.intersection(result.reasons):
+            elif tiered and not result.cache_hit:
                 self.screen.labels("skipped").inc()
             if self._cache_enabled:
                 self.cache.labels("hit" if result.cache_hit else "miss").inc()

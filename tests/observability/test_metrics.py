@@ -76,7 +76,8 @@ def test_defense_outcomes() -> None:
     enforce = DefenseMode.ENFORCE
     changed = DefenseOutcome(enforce, "tiered", (result("bad", "good", agent_called=True),), 5.0)
     unchanged = DefenseOutcome(enforce, "tiered", (
-        result(reasons=("screen_clean",), cache_hit=True),
+        result(reasons=("screen_clean",)),  # the screen let it through: no agent
+        result(cache_hit=True),  # from the cache: neither agent nor screen
         result(fallback="drift_edit_ratio", agent_called=True)), 5.0)
     failed = DefenseOutcome(enforce, "tiered", purify_ms=20.0, fail_open="defense_timeout",
                             failed=True)
@@ -95,11 +96,18 @@ def test_defense_outcomes() -> None:
     assert value(metrics, "llamos_defense_fallbacks_total", backend="tiered",
                  reason="drift_edit_ratio") == 1
     assert value(metrics, "llamos_defense_texts_total", backend="tiered", changed="true") == 1
-    assert value(metrics, "llamos_defense_texts_total", backend="tiered", changed="false") == 2
+    assert value(metrics, "llamos_defense_texts_total", backend="tiered", changed="false") == 3
     assert value(metrics, "llamos_defense_screen_total", decision="skipped") == 1
     assert value(metrics, "llamos_defense_screen_total", decision="agent") == 2
     assert value(metrics, "llamos_defense_cache_total", result="hit") == 1
-    assert value(metrics, "llamos_defense_cache_total", result="miss") == 2
+    assert value(metrics, "llamos_defense_cache_total", result="miss") == 3
+
+
+def test_no_screen_counts_outside_the_tiered_backend() -> None:
+    metrics = GatewayMetrics(backend="lexical")
+    outcome = DefenseOutcome(DefenseMode.ENFORCE, "lexical", (result(reasons=("screen_clean",)),))
+    metrics.observe(trace(defense=outcome))
+    assert value(metrics, "llamos_defense_screen_total", decision="skipped") == 0
 
 
 def test_no_cache_counts_without_a_cache() -> None:

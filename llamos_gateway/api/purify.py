@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 import orjson
 from fastapi import APIRouter, Request
@@ -54,7 +54,7 @@ async def purify(request: Request) -> Response:
         trace.key_id = authenticate(request).key_id
         body = _parse(await read_body(request, llamos.settings.limits.max_body_bytes))
         purifier = _choose(llamos, body.backend)
-        task = body.task or request.headers.get("x-llamos-task") or llamos.settings.defense.task
+        task = body.task or _header_task(request) or llamos.settings.defense.task
         outcome = await _run(purifier, body.texts, task, llamos)
     except LlamosError as exc:
         trace.finish(exc.status, exc.code)
@@ -79,6 +79,14 @@ def _parse(raw: bytes) -> PurifyBody:
         first = exc.errors()[0]
         param = ".".join(str(p) for p in first["loc"]) or None
         raise InvalidRequest(f"{param or 'body'}: {first['msg']}", param=param) from None
+
+
+def _header_task(request: Request) -> str | None:
+    task = request.headers.get("x-llamos-task")
+    if task is not None and task not in get_args(Task):
+        raise InvalidRequest(f"header x-llamos-task must be one of {', '.join(get_args(Task))}",
+                             param="x-llamos-task")
+    return task
 
 
 def _choose(llamos: Components, backend: str | None) -> Purifier:

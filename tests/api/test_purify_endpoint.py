@@ -114,6 +114,15 @@ async def test_bad_requests_are_openai_errors(client: Client, body: dict[str, An
     assert error["type"] == "invalid_request_error" and error["param"] == param
 
 
+async def test_task_header_is_used_and_checked(client: Client, fake_upstream: FakeOpenAI) -> None:
+    http = await client()
+    ok = await http.post(PURIFY, json={"texts": ["fine"]}, headers={"x-llamos-task": "nli"})
+    assert ok.status_code == 200
+    assert "natural language" in fake_upstream.history[0].body["messages"][0]["content"]
+    bad = await http.post(PURIFY, json={"texts": ["fine"]}, headers={"x-llamos-task": "poetry"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "x-llamos-task"
+
+
 async def test_uses_the_apps_purifier_and_its_auth(settings_for: Callable[..., Settings]) -> None:
     settings = settings_for(auth={"api_keys": ["sk-test"]})
     app = create_app(settings, components=factory_with(MarkPurifier()))

@@ -33,9 +33,9 @@ def answer(purified: str, changed: bool = True) -> Reply:
 def gateway(settings_for: Callable[..., Settings], fake_url: str) -> Iterator[Gateway]:
     served: list[ServedApp] = []
 
-    def start(**defense: Any) -> tuple[openai.OpenAI, Recorder]:
+    def start(backend: str = "llamos", **defense: Any) -> tuple[openai.OpenAI, Recorder]:
         recorder = Recorder()
-        app = create_app(settings_for(**settings_kw(fake_url, **defense)),
+        app = create_app(settings_for(**settings_kw(fake_url, backend, **defense)),
                          components=llamos_components(recorder))
         served.append(ServedApp(app).start())
         client = openai.OpenAI(base_url=served[-1].url + "/v1", api_key="unused",
@@ -179,3 +179,17 @@ def test_every_user_text_part_is_purified(gateway: Gateway, fake_upstream: FakeO
     inputs = [r.body["messages"][-1]["content"] for r in fake_upstream.history]
     assert len(inputs) == 2 and "part one fxed" in inputs[0] and "part two fxed" in inputs[1]
     assert raw.choices[0].message.content == "part one fixedpart two fixed"
+
+
+def test_tiered_skips_the_agent_for_clean_input_and_calls_it_when_flagged(
+        gateway: Gateway, fake_upstream: FakeOpenAI) -> None:
+    pytest.importorskip("llamos_gateway.tiered")
+    client, recorder = gateway(backend="tiered")
+    clean = "the soundtrack is warm and the pacing never drags ."
+    seen, headers = chat(client, clean)
+    assert seen == clean and fake_upstream.history == []
+    assert not recorder.traces[0].defense.results[0].agent_called  # type: ignore[union-attr]
+    fake_upstream.enqueue(answer(CLEAN))
+    seen, _ = chat(client, ADV)
+    assert len(fake_upstream.history) == 1 and seen == CLEAN
+    assert recorder.traces[1].defense.results[0].agent_called  # type: ignore[union-attr]

@@ -75,3 +75,16 @@ def test_stopwords_are_written_locally(tmp_path: Path, monkeypatch: pytest.Monke
     words = (root / "corpora" / "stopwords" / "english").read_text("utf-8").split()
     assert words == ENGLISH_STOPWORDS and "the" in words
     assert str(root).startswith(str(tmp_path)) and os.path.isdir(root)
+
+
+def test_fast_word_splitter_matches_textattack(sst2: Dataset) -> None:
+    from llamos_gateway.evaluation.nltk_data import prepare_offline
+    from llamos_gateway.evaluation.textattack_adapter import HOMOGLYPHS, _words_from_text
+
+    prepare_offline()
+    from textattack.shared.utils.strings import words_from_text
+
+    texts = [str(e.input) for e in sst2.examples[:300]]
+    texts += ["".join(HOMOGLYPHS.get(c, c) for c in t) for t in texts[:100]]
+    texts += ["goo\u200bd `quoted' *x* @me -- don't", "a\u00d7b \u02d7c 'CCC' hello-world _u_"]
+    assert [list(_words_from_text(t)) for t in texts] == [words_from_text(t) for t in texts]

@@ -140,16 +140,17 @@ def _clean(kinds: list[str], pieces: list[str]) -> bool:
         if kind != "close":
             run.append(i)
             continue
-        if run and not _legit_run([kinds[k] for k in run], "".join(pieces[k] for k in run)):
+        if run and not _legit_run([kinds[k] for k in run], [pieces[k] for k in run]):
             return False
         run = []
     return True
 
 
-def _legit_run(kinds: list[str], joined: str) -> bool:
-    if all(kind == "end" for kind in kinds):
-        return joined in _LEGIT_ENDINGS
-    return len(kinds) == 1
+def _legit_run(kinds: list[str], pieces: list[str]) -> bool:
+    if len(pieces) == 1:
+        return True
+    return all(kind == "end" for kind in kinds) and "".join(pieces) in _LEGIT_ENDINGS and all(
+        len(piece) == 1 for piece in pieces) and "." not in pieces
 
 
 def _keep(pieces: list[tuple[int, str]], kinds: list[str]) -> list[tuple[int, str]]:

@@ -1,7 +1,7 @@
 """Leetspeak folded inside words (`g00d` -> `good`), only when the result is a word.
 
-Numbers, ordinals, decades and model numbers (`1990s`, `2nd`, `3d`, `mp3`, `b12`) are
-never touched: a token needs two letters and a leet character between or before letters.
+Numbers, ordinals, decades and units (`1990s`, `2nd`, `3d`, `5am`) are never touched; a
+token with a single letter only becomes a very common word (`7h3` -> `the`).
 """
 
 from __future__ import annotations
@@ -15,18 +15,21 @@ LEET: dict[str, str] = {
     "9": "g", "@": "a", "$": "s", "!": "i", "|": "l", "+": "t",
 }
 _NUMBERISH = re.compile(
-    r"^\d+(?:st|nd|rd|th|s|d|k|m|b|x|p|am|pm|mm|cm|km|kg|g|gb|mb|hz|fps|mph|yo)?$"
-    r"|^[a-z]{1,3}\d+$",
+    r"^\d*(?:1st|2nd|3rd|\dth)$"
+    r"|^\d+(?:s|d|k|m|b|x|p|am|pm|mm|cm|km|kg|g|gb|mb|hz|fps|mph|yo)?$",
     re.IGNORECASE,
 )
 _MAX_VARIANTS = 32
+# With fewer than two letters left (`7h3`, `h45`) the token says little: only a very
+# common word is taken (`the`, `has`), so `mi5` or `b12` stay what they are.
+_COMMON = 5e7
 
 
 def candidates(token: str) -> list[str]:
     """Every letter spelling of `token` (lowercased), or [] when it is no leet word."""
     if len(token) < 3 or _NUMBERISH.match(token):
         return []
-    if sum(char.isalpha() for char in token) < 2 or not any(c in LEET for c in token):
+    if not any(char.isalpha() for char in token) or not any(c in LEET for c in token):
         return []
     if not all(char.isalpha() or char in LEET for char in token):
         return []
@@ -38,9 +41,11 @@ def candidates(token: str) -> list[str]:
 
 def unleet(token: str, count: Callable[[str], int], is_word: Callable[[str], bool]) -> str | None:
     """The most frequent word spelled by `token`, keeping an all-caps token in caps."""
-    found = [word for word in candidates(token) if is_word(word)]
+    letters = sum(char.isalpha() for char in token)
+    found = [word for word in candidates(token)
+             if is_word(word) and (letters >= 2 or count(word) >= _COMMON)]
     if not found:
         return None
     best = max(found, key=lambda word: (count(word), word))
-    letters = [char for char in token if char.isalpha()]
-    return best.upper() if all(char.isupper() for char in letters) else best
+    upper = [char.isupper() for char in token if char.isalpha()]
+    return best.upper() if all(upper) and len(upper) > 1 else best

@@ -40,7 +40,7 @@ _WEIGHTS = {
     "junk_suffix": 0.7,
     "repeats": 0.6,
     "spelling": 0.6,
-    "near_miss": 0.4,
+    "near_miss": 0.5,
     "unknown": 0.2,
 }
 

@@ -61,6 +61,8 @@ class SpellingModel:
     derived_bonus: float = 6.0
     # next to a proper name (`audrey tatou`, `breckin meyer`) an unknown word is likely one
     name_bonus: float = 4.0
+    # an unrepaired word whose best candidate came this close to winning looks like a slip
+    near_miss_gap: float = 8.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +75,11 @@ class Correction:
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
+    """`gap`: how much better the best candidate scored than keeping the word."""
+
     fix: Correction | None
     near_miss: bool
+    gap: float
 
 
 class Speller:
@@ -103,16 +108,16 @@ class Speller:
     def assess(self, word: str, left: str | None, right: str | None) -> Assessment:
         """The repair of `word`, if one is clearly best, and whether it looks like a typo."""
         ranked = self.candidates(word, left, right)
-        near_miss = any(c.distance == 1 and self._lexicon.count(c.word) > 100 *
-                        self._model.unseen_count for c in ranked)
         if not ranked:
-            return Assessment(None, near_miss)
+            return Assessment(None, False, -math.inf)
         best = ranked[0]
-        if best.score - best.keep_score < self._model.margin:
-            return Assessment(None, near_miss)
+        gap = best.score - best.keep_score
+        near_miss = gap > -self._model.near_miss_gap
+        if gap < self._model.margin:
+            return Assessment(None, near_miss, gap)
         if len(ranked) > 1 and best.score - ranked[1].score < self._model.ambiguity:
-            return Assessment(None, near_miss)
-        return Assessment(best, near_miss)
+            return Assessment(None, near_miss, gap)
+        return Assessment(best, near_miss, gap)
 
     def _score(self, word: str, cand: str, distance: int, left: str | None,
                right: str | None) -> float:

@@ -13,6 +13,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from rapidfuzz.distance import Levenshtein
+
 from llamos_gateway.agent.diff import edit_distance
 
 BOUNDARY_LEAK = "boundary_leak"
@@ -30,6 +32,8 @@ _ANSWER_OPENINGS = re.compile(
       | (?:the\ )?(?:overall\ )?(?:sentiment|answer|label|classification|tone)
           (?:\ of\ (?:the|this)\ \w+)?\ (?:is|would\ be)\b
       | (?:answer|sentiment|label|classification|output|purified(?:\ text)?)\s*:
+      | (?:the\ )?(?:purified|corrected|cleaned|fixed|rewritten)\ (?:text|version|sentence|input)
+          \ (?:is|reads|would\ be)\b
       | here(?:'s|\ is)\ (?:the|your|a|my)\b
     )""",
     re.IGNORECASE | re.VERBOSE,
@@ -83,8 +87,18 @@ def drift_reason(original: str, purified: str, *, boundary: str,
 
 
 def reads_like_answer(original: str, purified: str) -> bool:
-    """True when the output opens like a reply or a verdict and the input does not."""
+    """True when the output opens like a reply or a verdict and the input does not.
+
+    An output whose opening words are a near copy of the input's is a rewrite, even when
+    it matches (`teh sentence is` -> `the sentence is`).
+    """
     for pattern in (_ANSWER_OPENINGS, _LABEL_ONLY):
         if pattern.search(purified) and not pattern.search(original):
-            return True
+            return not _same_opening(original, purified)
     return False
+
+
+def _same_opening(original: str, purified: str, words: int = 4) -> bool:
+    head = " ".join(purified.lower().split()[:words])
+    source = " ".join(original.lower().split()[:words])
+    return bool(head) and Levenshtein.normalized_similarity(head, source) >= 0.75

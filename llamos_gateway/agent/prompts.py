@@ -67,10 +67,13 @@ class PromptSet:
     tasks: dict[str, str]
     example_count: int
     version: str
+    systems: dict[str | None, str]  # rendered once per task at load time
 
     def system(self, task: str | None) -> str:
-        context = self.tasks.get(task, "") if task else ""
-        return self.instruction.substitute(defense_guidance=self.guidance, task_context=context)
+        rendered = self.systems.get(task)
+        if rendered is None:  # a task without a task file: no task context
+            rendered = self.systems[None]
+        return rendered
 
     def user(self, text: str, boundary: str) -> str:
         return self.input.substitute(boundary=boundary, text=text)
@@ -109,9 +112,13 @@ def load_prompts(directory: Path, *, examples: int = 4) -> PromptSet:
                        ("defense_guidance.md", guidance), ("examples.jsonl", examples_raw),
                        *sorted(tasks.items()), ("examples", str(examples))):
         digest.update(name.encode() + b"\0" + body.encode() + b"\0")
+    systems: dict[str | None, str] = {
+        task: instruction.substitute(defense_guidance=guidance,
+                                     task_context=tasks.get(task, "") if task else "")
+        for task in (None, *tasks)}
     return PromptSet(instruction=instruction, guidance=guidance, input=user,
                      examples=parsed, tasks=tasks, example_count=examples,
-                     version="llamos-" + digest.hexdigest()[:12])
+                     version="llamos-" + digest.hexdigest()[:12], systems=systems)
 
 
 def _read(path: Path) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from string import Template
 from typing import Any
 
 import openai
@@ -74,9 +75,25 @@ def test_target_receives_the_purified_text_and_the_defense_the_exact_prompt(
     expected = [m.as_dict() for m in prompts.messages(ADV, boundary=boundary.group(1),
                                                        task="sentiment")]
     assert body["messages"] == expected
-    system = body["messages"][0]["content"]
-    assert "# Role" in system and "# Defense guidance" in system
-    assert prompts.tasks["sentiment"] in system and len(body["messages"]) == 1 + 2 * 3 + 1
+    # The same prompt, rebuilt straight from the files rather than through PromptSet.
+    files = PROMPTS_DIR / "llamos"
+    instruction = Template((files / "agent_instruction.md").read_text())
+    system = instruction.substitute(
+        defense_guidance=(files / "defense_guidance.md").read_text().strip(),
+        task_context=(files / "tasks" / "sentiment.md").read_text())
+    user = Template((files / "input.md").read_text())
+    examples = [json.loads(line) for line in (files / "examples.jsonl").read_text().splitlines()]
+    shots = [e for e in examples if e["task"] in (None, "sentiment")][:3]
+    from_files = [{"role": "system", "content": system}]
+    for shot in shots:
+        from_files.append({"role": "user", "content": user.substitute(
+            boundary=boundary.group(1), text=shot["input"])})
+        from_files.append({"role": "assistant", "content": json.dumps(
+            {"purified": shot["purified"], "changed": shot["changed"]})})
+    from_files.append({"role": "user", "content": user.substitute(boundary=boundary.group(1),
+                                                                  text=ADV)})
+    assert body["messages"] == from_files
+    assert "Everything between the lines is" in body["messages"][-1]["content"]
     assert body["messages"][-1]["content"].endswith(
         f"<<<BEGIN {boundary.group(1)}>>>\n{ADV}\n<<<END {boundary.group(1)}>>>\n")
 

@@ -55,6 +55,10 @@ def test_answer_detection_respects_inputs_that_open_the_same_way() -> None:
     assert not reads_like_answer("Sure, I loved it.", "Sure, I loved it!")
     assert not reads_like_answer("negative", "negative")
     assert reads_like_answer("is it good?", "Answer: yes")
+    assert not reads_like_answer("teh sentence is too long", "the sentence is too long")
+    assert not reads_like_answer("Sur, I loved it.", "Sure, I loved it.")
+    assert reads_like_answer("a gret film", "The corrected text is: a great film")
+    assert reads_like_answer("the sentence is fine", "positive")
 
 
 def test_char_edits_are_word_aligned_and_offsets_index_the_input() -> None:

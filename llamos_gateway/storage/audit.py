@@ -154,8 +154,7 @@ class AuditTrail:
     async def __aexit__(self, *exc: object) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=2.0)  # never hang the shutdown
         with contextlib.suppress(StoreUnavailable):
             async with asyncio.timeout(2.0):
                 await self.flush()

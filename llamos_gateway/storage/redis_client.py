@@ -72,13 +72,24 @@ class RedisClient:
                 self._skipped += 1
                 raise StoreUnavailable("redis is marked down")
             self._next_try = now + self._retry_after_s  # this call is the one retry
+        task = asyncio.current_task()
+        cancelling = task.cancelling() if task is not None else 0
         try:
             # socket_timeout bounds each read; this bounds the whole exchange (connect included).
             async with asyncio.timeout(self.timeout_s * 2):
                 result = await command(self._redis)
         except (RedisError, OSError, TimeoutError) as exc:
             self._failed(exc)
+            # idle pooled connections may be stale (a restarted server): drop them so the
+            # next try opens fresh ones
+            await self._redis.connection_pool.disconnect(inuse_connections=False)
+            if task is not None and task.cancelling() > cancelling:
+                raise asyncio.CancelledError from exc
             raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+        if task is not None and task.cancelling() > cancelling:
+            # redis-py (6.4) sometimes returns a result although this task was cancelled
+            # during the command; hand the cancellation on instead of losing it.
+            raise asyncio.CancelledError
         if self._down_since is not None:
             log.warning("redis is back after %.1f s", time.monotonic() - self._down_since)
             self._down_since = None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable
 from typing import Any, cast
@@ -79,3 +80,19 @@ async def test_a_redis_that_stops_answering_times_out(own_redis: OwnRedis) -> No
     finally:
         os.kill(process.pid, signal.SIGCONT)
         await client.aclose()
+
+
+async def test_a_cancelled_command_is_never_reported_as_done(redis_client: RedisClient) -> None:
+    """redis-py can swallow a cancellation that lands during a command; `run` hands it on."""
+    finished = 0
+    for i in range(100):
+        task = asyncio.create_task(redis_client.run(ping))
+        await asyncio.sleep(0.00002 * (i % 40))
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            continue
+        finished += 1
+        assert not task.cancelling(), "returned a result although it was cancelled"
+    assert finished < 100  # some cancellations did land mid-command

@@ -20,18 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from llamos_gateway.evaluation.cache import atomic_write
-from llamos_gateway.evaluation.datasets import load_dataset
-from llamos_gateway.evaluation.local_model import LocalSentimentClassifier
-from llamos_gateway.evaluation.report import (
-    COLUMNS,
-    markdown_table,
-    report_dict,
-    table_rows,
-    write_report,
-)
+from llamos_gateway.evaluation.jobs import AttackJob, DataSpec, run_attack_job
+from llamos_gateway.evaluation.local_model import MODEL_NAME
+from llamos_gateway.evaluation.report import COLUMNS, markdown_table, report_dict, table_rows
 from llamos_gateway.evaluation.results import Evaluation, relative_reduction
-from llamos_gateway.evaluation.runner import EvalOptions, evaluate
-from llamos_gateway.purifier import Purifier
+from llamos_gateway.evaluation.session import TargetSpec
+from llamos_gateway.settings import Settings
 
 ROOT = Path(__file__).resolve().parent
 # recipe -> minimum relative ASR reduction, adaptive mode (transfer: 0.8 for every recipe)
@@ -39,27 +33,6 @@ ADAPTIVE_TARGETS = {"deepwordbug": 0.6, "pruthi": 0.5, "homoglyph": 0.5, "invisi
 TRANSFER_TARGET = 0.8
 CLEAN_COST_POINTS = 0.5
 WALL_LIMIT_S = 600.0
-
-
-def build_defense(name: str) -> Purifier:
-    """Through the composition root when it knows the backend; else the lexical class itself."""
-    from llamos_gateway.settings import Settings
-
-    try:
-        from llamos_gateway.upstream.passthrough import build_http_client
-        from llamos_gateway.wiring import build_purifier, build_router
-
-        router = build_router(Settings(), build_http_client(max_connections=1, timeout_s=1.0,
-                                                            connect_timeout_s=1.0))
-        return build_purifier(Settings(), router, name)
-    except Exception as exc:  # wiring not there yet for this backend: say so, use the class
-        if name != "lexical":
-            raise
-        print(f"note: wiring.build_purifier failed ({exc}); using LexicalPurifier directly",
-              file=sys.stderr)
-        from llamos_gateway.lexical.purifier import LexicalPurifier
-
-        return LexicalPurifier()
 
 
 def targets(evaluation: Evaluation, defense: str) -> list[dict[str, Any]]:
@@ -87,21 +60,19 @@ def main() -> int:
     parser.add_argument("--recipes", default="deepwordbug,pruthi,homoglyph,invisible")
     parser.add_argument("--defense", default="lexical")
     parser.add_argument("--modes", default="adaptive,transfer")
+    parser.add_argument("--workers", type=int, default=2, help="processes (recipes are split)")
     parser.add_argument("--output-dir", type=Path, default=Path("runs/eval-bench"))
     parser.add_argument("--json", type=Path, default=ROOT / "results" / "eval_bench.json")
     args = parser.parse_args()
 
     started = time.perf_counter()
-    dataset = load_dataset("sst2").select(args.limit, args.seed)
-    target = LocalSentimentClassifier()
-    target.model()
-    defense = build_defense(args.defense)
-    options = EvalOptions(recipes=tuple(args.recipes.split(",")), modes=tuple(args.modes.split(",")),
-                          seed=args.seed)
-    evaluation = asyncio.run(evaluate(dataset, target, {args.defense: defense}, options))
-    total = time.perf_counter() - started
     command = "python bench/eval_bench.py " + " ".join(sys.argv[1:])
-    write_report(evaluation, args.output_dir, command)
+    job = AttackJob(data=DataSpec("sst2", limit=args.limit, seed=args.seed),
+                    target=TargetSpec(MODEL_NAME), recipes=tuple(args.recipes.split(",")),
+                    defenses=(args.defense,), output_dir=args.output_dir, command=command,
+                    modes=tuple(args.modes.split(",")), workers=args.workers)
+    evaluation, _files = asyncio.run(run_attack_job(Settings(), job))
+    total = time.perf_counter() - started
 
     print(markdown_table(COLUMNS, table_rows(evaluation)))
     goals = targets(evaluation, args.defense)
@@ -118,13 +89,16 @@ def main() -> int:
     print(f"\nclean accuracy {100 * evaluation.clean_accuracy:.2f}% -> purified {100 * purified:.2f}% "
           f"(cost {cost:+.2f} points, target <= {CLEAN_COST_POINTS}) "
           f"{'met' if cost <= CLEAN_COST_POINTS else 'NOT MET'}")
-    print(f"wall time {total:.1f} s (target < {WALL_LIMIT_S:.0f} s for the full run) on "
-          f"{os.cpu_count()} cores; {queries} target queries, {queries / attack_s:.0f} queries/s "
-          "while attacking")
+    print(f"wall time {total:.1f} s (target < {WALL_LIMIT_S:.0f} s for the full run) with "
+          f"{args.workers} worker(s) on {os.cpu_count()} cores; {queries} target queries, "
+          f"{queries / total:.0f} queries/s overall")
+    load = [round(x, 2) for x in os.getloadavg()]
+    print(f"load average at the end: {load} (the cores are shared: timings vary with it)")
     result = {"command": command, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                              "platform": platform.platform()},
-              "n": evaluation.n, "wall_s": round(total, 2), "queries": queries,
-              "queries_per_s": round(queries / attack_s, 1) if attack_s else None,
+                                              "platform": platform.platform(), "loadavg_end": load},
+              "n": evaluation.n, "workers": args.workers, "wall_s": round(total, 2),
+              "queries": queries, "queries_per_s": round(queries / total, 1),
+              "attack_queries_per_s": round(queries / attack_s, 1) if attack_s else None,
               "clean_accuracy": round(evaluation.clean_accuracy, 4),
               "clean_accuracy_purified": round(purified, 4), "clean_cost_points": round(cost, 2),
               "targets": goals, "report": report_dict(evaluation, command)}

@@ -92,6 +92,7 @@ def attack(
     limit: Limit = None,
     seed: Seed = 0,
     query_budget: Annotated[int | None, typer.Option(help="max target queries per example")] = None,
+    workers: Annotated[int, typer.Option(help="processes to spread the recipes over")] = 1,
     output_dir: OutputDir = Path("runs/eval"),
     text_columns: TextColumns = None,
     label_column: LabelColumn = "label",
@@ -112,8 +113,8 @@ def attack(
                     target=TargetSpec(target, via, logprobs=logprobs),
                     recipes=split_list(recipe), defenses=parse_defenses(defense),
                     output_dir=output_dir, command=_command(), modes=split_list(mode),
-                    query_budget=query_budget)
-    with Progress(transient=False) as bar:
+                    query_budget=query_budget, workers=workers)
+    with Progress(transient=False, disable=workers > 1) as bar:
         evaluation, files = asyncio.run(run_attack_job(settings, job, _RichProgress(bar)))
     _show(evaluation, files)
 

@@ -6,12 +6,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from llamos_gateway.errors import InvalidRequest
 from llamos_gateway.evaluation.datasets import Dataset, load_dataset
 from llamos_gateway.evaluation.fidelity import FidelityFilter
+from llamos_gateway.evaluation.parallel import evaluate_in_processes
 from llamos_gateway.evaluation.promptattack import (
     INSTRUCTIONS,
     STRATEGIES,
@@ -20,10 +25,12 @@ from llamos_gateway.evaluation.promptattack import (
     normalize_strategy,
     replay,
 )
+from llamos_gateway.evaluation.protocols import Classifier
 from llamos_gateway.evaluation.report import write_report
 from llamos_gateway.evaluation.results import Evaluation
 from llamos_gateway.evaluation.runner import MODES, EvalOptions, ProgressSink, evaluate
 from llamos_gateway.evaluation.session import TargetSpec, open_session
+from llamos_gateway.purifier import Purifier
 from llamos_gateway.settings import Settings
 
 
@@ -54,6 +61,7 @@ class AttackJob:
     command: str
     modes: tuple[str, ...] = MODES
     query_budget: int | None = None
+    workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +88,15 @@ def _check_modes(modes: tuple[str, ...]) -> None:
                              param="mode")
 
 
+@asynccontextmanager
+async def attack_setup(settings: Settings, job: AttackJob) -> AsyncIterator[
+        tuple[Dataset, Classifier, Mapping[str, Purifier]]]:
+    """The dataset, target and defenses of a job (picklable with `partial`: worker processes)."""
+    dataset = job.data.load()
+    async with open_session(settings, job.target, dataset.task, job.defenses) as session:
+        yield dataset, session.target, session.defenses
+
+
 async def run_attack_job(settings: Settings, job: AttackJob,
                          progress: ProgressSink | None = None) -> tuple[Evaluation, list[Path]]:
     from llamos_gateway.evaluation.textattack_adapter import check_recipe
@@ -89,12 +106,14 @@ async def run_attack_job(settings: Settings, job: AttackJob,
     for recipe in job.recipes:
         check_recipe(recipe)  # fail before loading anything heavy
     _check_modes(job.modes)
-    dataset = job.data.load()
-    async with open_session(settings, job.target, dataset.task, job.defenses) as session:
-        options = EvalOptions(recipes=job.recipes, modes=job.modes, seed=job.data.seed,
-                              query_budget=job.query_budget,
-                              concurrency=settings.defense.concurrency)
-        evaluation = await evaluate(dataset, session.target, session.defenses, options, progress)
+    options = EvalOptions(recipes=job.recipes, modes=job.modes, seed=job.data.seed,
+                          query_budget=job.query_budget, concurrency=settings.defense.concurrency)
+    if job.workers > 1:
+        setup = partial(attack_setup, settings, job)
+        evaluation = await asyncio.to_thread(evaluate_in_processes, setup, options, job.workers)
+    else:
+        async with attack_setup(settings, job) as (dataset, target, defenses):
+            evaluation = await evaluate(dataset, target, defenses, options, progress)
     return evaluation, write_report(evaluation, job.output_dir, job.command)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -45,28 +44,13 @@ class CachingPurifier:
         core = text.strip()
         if not core:
             return await self.inner.purify(request)
-        inner_request = replace(request, text=core) if core != text else request
 
         async def compute() -> bytes:
-            return encode(await self.inner.purify(inner_request))
+            inner = request if core == text else PurifyRequest(core, request.task, request.role)
+            return encode(await self.inner.purify(inner))
 
         raw, hit = await self._cache.once(self.key(core, request.task), compute)
-        result = decode(raw)
-        if hit:
-            extra = {**result.extra, "cached_defense_tokens": result.defense_tokens}
-            result = replace(result, cache_hit=True, agent_called=False, defense_tokens=0,
-                             extra=extra)
-        lead = text[: len(text) - len(text.lstrip())]
-        if lead or core != text:
-            result = rebase(result, text, lead, text[len(lead) + len(core):])
-        return result.with_timing(started) if hit else result
-
-
-def rebase(result: PurifyResult, text: str, lead: str, trail: str) -> PurifyResult:
-    """A result for the stripped text turned into one for `text` = lead + core + trail."""
-    shift = len(lead)
-    edits = tuple(replace(e, start=e.start + shift, end=e.end + shift) for e in result.edits)
-    return replace(result, original=text, purified=lead + result.purified + trail, edits=edits)
+        return decode(raw, text=text, hit=hit, started=started)
 
 
 def encode(result: PurifyResult) -> bytes:
@@ -81,14 +65,28 @@ def encode(result: PurifyResult) -> bytes:
     return orjson.dumps(data, default=str)
 
 
-def decode(raw: bytes) -> PurifyResult:
+def decode(raw: bytes, *, text: str | None = None, hit: bool = False,
+           started: float = 0.0) -> PurifyResult:
+    """A stored result; for `text` (the stripped text plus outer whitespace) when given, with
+    its edits shifted. A hit spent no defense tokens and took the time since `started`.
+    One construction, no `dataclasses.replace`: this is the cache-hit path."""
     data = orjson.loads(raw)
-    edits = tuple(Edit(int(e["start"]), int(e["end"]), str(e["before"]), str(e["after"]),
-                       str(e["rule"])) for e in data["edits"])
+    purified, shift = data["purified"], 0
+    original = data["original"]
+    if text is not None and text != original:
+        shift = len(text) - len(text.lstrip())
+        purified = text[:shift] + purified + text[shift + len(original):]
+        original = text
+    edits = tuple(Edit(int(e["start"]) + shift, int(e["end"]) + shift, str(e["before"]),
+                       str(e["after"]), str(e["rule"])) for e in data["edits"])
+    tokens, extra = int(data["defense_tokens"]), dict(data["extra"])
+    if hit:
+        extra["cached_defense_tokens"] = tokens
     return PurifyResult(
-        original=data["original"], purified=data["purified"], backend=data["backend"],
-        edits=edits, reasons=tuple(data["reasons"]), suspicious=bool(data["suspicious"]),
-        score=float(data["score"]), purify_ms=float(data["purify_ms"]),
+        original=original, purified=purified, backend=data["backend"], edits=edits,
+        reasons=tuple(data["reasons"]), suspicious=bool(data["suspicious"]),
+        score=float(data["score"]),
+        purify_ms=(time.perf_counter() - started) * 1000.0 if hit else float(data["purify_ms"]),
         prompt_version=data["prompt_version"], fallback=data["fallback"],
-        agent_called=bool(data["agent_called"]), defense_tokens=int(data["defense_tokens"]),
-        extra=dict(data["extra"]))
+        cache_hit=hit, agent_called=bool(data["agent_called"]) and not hit,
+        defense_tokens=0 if hit else tokens, extra=extra)

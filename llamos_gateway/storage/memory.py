@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 
-from llamos_gateway.storage import Quota
+from llamos_gateway.storage import Cache, Quota
 from llamos_gateway.storage.quota import refusal, seconds_left, window_of
 
 
@@ -141,3 +141,40 @@ def parse_cursor(text: str) -> tuple[int, int]:
     """`1700000000000-3` or `1700000000000` -> (ms, seq); ValueError when malformed."""
     ms, _, seq = text.partition("-")
     return int(ms), int(seq or 0)
+
+
+class NearCache:
+    """A per-process copy in front of a shared cache. Entries are immutable (the key covers
+    everything the value depends on), so a worker serves its hot prompts without a round trip,
+    and keeps serving them while the shared store is down. Local entries live at most
+    `local_ttl_s` (never longer than the shared TTL), bounded by `max_entries`."""
+
+    def __init__(self, shared: Cache, *, local_ttl_s: float, max_entries: int) -> None:
+        self.shared = shared
+        self.local = MemoryCache(ttl_s=local_ttl_s, max_entries=max_entries)
+        self.local_hits = 0
+
+    @property
+    def stats(self) -> object | None:
+        return getattr(self.shared, "stats", None)
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self.local.get(key)
+        if value is None:
+            value = await self.shared.get(key)
+            if value is not None:
+                await self.local.set(key, value)
+        return value
+
+    async def set(self, key: str, value: bytes) -> None:
+        await self.local.set(key, value)
+        await self.shared.set(key, value)
+
+    async def once(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, bool]:
+        value = await self.local.get(key)
+        if value is not None:
+            self.local_hits += 1
+            return value, True
+        value, hit = await self.shared.once(key, compute)
+        await self.local.set(key, value)
+        return value, hit

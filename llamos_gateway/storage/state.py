@@ -11,11 +11,18 @@ from typing import Any
 from llamos_gateway.settings import Settings
 from llamos_gateway.storage import Cache, RateLimiter
 from llamos_gateway.storage.audit import AuditTrail
-from llamos_gateway.storage.memory import MemoryAuditSink, MemoryCache, MemoryRateLimiter
+from llamos_gateway.storage.memory import (
+    MemoryAuditSink,
+    MemoryCache,
+    MemoryRateLimiter,
+    NearCache,
+)
 from llamos_gateway.storage.redis_audit import RedisStreamSink
 from llamos_gateway.storage.redis_cache import RedisCache
 from llamos_gateway.storage.redis_client import RedisClient
 from llamos_gateway.storage.redis_ratelimit import RedisRateLimiter
+
+NEAR_TTL_S = 300  # how long a worker keeps its own copy of a shared cache entry
 
 
 @dataclass
@@ -38,7 +45,7 @@ class SharedState:
         out: dict[str, Any] = {"kind": self.kind}
         stats = getattr(self.cache, "stats", None)
         if stats is not None:
-            out["stats"] = vars(stats)
+            out["stats"] = {**vars(stats), "local_hits": getattr(self.cache, "local_hits", 0)}
         if isinstance(self.limiter, RedisRateLimiter):
             out["rate_limit_failed_open"] = self.limiter.failed_open
             out["rate_limit_failed_closed"] = self.limiter.failed_closed
@@ -64,8 +71,10 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[SharedState]:
             stack.push_async_callback(client.aclose)
             state = SharedState(
                 kind="redis",
-                cache=RedisCache(client, ttl_s=settings.cache.ttl_s,
-                                 lock_timeout_s=settings.cache.lock_timeout_s),
+                cache=NearCache(RedisCache(client, ttl_s=settings.cache.ttl_s,
+                                           lock_timeout_s=settings.cache.lock_timeout_s),
+                                local_ttl_s=min(settings.cache.ttl_s, NEAR_TTL_S),
+                                max_entries=settings.cache.max_entries),
                 limiter=RedisRateLimiter(client, fail_policy=settings.rate_limit.fail_policy,
                                          retry_after_s=settings.redis.retry_after_s),
                 audit=None, redis=client)

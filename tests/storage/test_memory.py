@@ -11,6 +11,7 @@ from llamos_gateway.storage.memory import (
     MemoryAuditSink,
     MemoryCache,
     MemoryRateLimiter,
+    NearCache,
     parse_cursor,
 )
 
@@ -133,3 +134,25 @@ async def test_audit_sink_cursors() -> None:
     assert [r for _, r in later] == [b"3", b"4"]
     assert parse_cursor(first) < parse_cursor(later[0][0])
     assert await sink.read(after=later[-1][0], limit=10) == []
+
+
+async def test_near_cache_serves_local_copies_and_fills_from_the_shared_one() -> None:
+    shared = MemoryCache(ttl_s=60, max_entries=10)
+    near_a = NearCache(shared, local_ttl_s=60, max_entries=10)
+    near_b = NearCache(shared, local_ttl_s=60, max_entries=10)
+    calls = 0
+
+    async def compute() -> bytes:
+        nonlocal calls
+        calls += 1
+        return b"v"
+
+    assert await near_a.once("k", compute) == (b"v", False)
+    assert await near_b.once("k", compute) == (b"v", True)  # from the shared cache
+    assert await near_b.once("k", compute) == (b"v", True)  # from its own copy
+    assert calls == 1
+    assert near_b.local_hits == 1
+    assert await near_b.local.get("k") == b"v"
+    await near_a.set("x", b"y")
+    assert await shared.get("x") == b"y"
+    assert await near_b.get("x") == b"y"

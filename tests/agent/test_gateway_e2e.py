@@ -210,3 +210,25 @@ def test_tiered_skips_the_agent_for_clean_input_and_calls_it_when_flagged(
     seen, _ = chat(client, ADV)
     assert len(fake_upstream.history) == 1 and seen == CLEAN
     assert recorder.traces[1].defense.results[0].agent_called  # type: ignore[union-attr]
+
+
+def test_long_text_is_purified_piecewise_or_skipped(gateway: Gateway,
+                                                    fake_upstream: FakeOpenAI) -> None:
+    sentences = ["The first sentense is about a film that runs long. ",
+                 "The second one has a tpyo in it as well, sadly. ",
+                 "The third is clean and stays exactly as it is."]
+    text = "".join(sentences)
+    client, recorder = gateway(max_chars=64, concurrency=1)
+    fake_upstream.enqueue(answer(sentences[0].replace("sentense", "sentence")),
+                          answer(sentences[1].replace("tpyo", "typo")),
+                          answer(sentences[2], changed=False))
+    seen, _ = chat(client, text)
+    assert seen == text.replace("sentense", "sentence").replace("tpyo", "typo")
+    assert len(fake_upstream.history) == 3
+    assert "long_text_split" in recorder.traces[0].defense.reasons  # type: ignore[union-attr]
+
+    fake_upstream.reset()
+    client, recorder = gateway(max_chars=64, long_text="skip")
+    seen, _ = chat(client, text)
+    assert seen == text and fake_upstream.history == []
+    assert recorder.traces[0].defense.reasons == ("long_text_skipped",)  # type: ignore[union-attr]

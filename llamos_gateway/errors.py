@@ -112,4 +112,4 @@ class UpstreamStatusError(UpstreamError):
         super().__init__(message, param=param)
         self.status = status  # type: ignore[misc]
         self.type = type_  # type: ignore[misc]
-        self.code = code  # type: ignore[misc]  # the upstream's own code, None included
+        self.code = code  # type: ignore[misc,assignment]  # the upstream's own code, None included

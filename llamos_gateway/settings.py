@@ -25,6 +25,9 @@ from llamos_gateway.errors import ConfigError
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 
+Role = Literal["user", "tool", "system", "assistant"]
+
+
 class DefenseMode(StrEnum):
     ENFORCE = "enforce"
     SHADOW = "shadow"
@@ -103,8 +106,8 @@ class DefenseSettings(_Group):
     model: str | None = Field(None, description="defense LLM: an alias from `models` or a litellm model string")
     api_base: str | None = Field(None, description="OpenAI-compatible base URL of the defense model")
     api_key_env: str | None = Field(None, description="environment variable holding the defense model's key")
-    roles: list[Literal["user", "tool", "system", "assistant"]] = Field(
-        default_factory=lambda: ["user"], description="message roles whose text is purified (add tool for indirect injection)")
+    roles: list[Role] = Field(
+        default_factory=lambda: list[Role](["user"]), description="message roles whose text is purified (add tool for indirect injection)")
     purify_embeddings: bool = Field(False, description="purify /v1/embeddings inputs too")
     fail_policy: Literal["open", "closed"] = Field(
         "open", description="defense model down: open forwards the original (x-llamos-fail-open), closed answers 503")

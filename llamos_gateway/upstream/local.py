@@ -68,12 +68,13 @@ class LocalChatModel:
         prompts = self._prompts(call)
         n = int(body.get("n") or 1)
         if call.endpoint == "completions":
-            choices = [{"index": i * n + k, "text": self._respond(p), "finish_reason": "stop",
-                        "logprobs": None} for i, p in enumerate(prompts) for k in range(n)]
+            texts = [self._respond(p) for p in prompts]
+            choices = [{"index": i * n + k, "text": text, "finish_reason": "stop",
+                        "logprobs": None} for i, text in enumerate(texts) for k in range(n)]
             return self._reply({"id": f"cmpl-{uuid.uuid4().hex[:24]}", "object": "text_completion",
                                 "created": created, "model": body.get("model", self.name),
                                 "choices": choices,
-                                "usage": _usage(" ".join(prompts), choices[0]["text"])})
+                                "usage": _usage(" ".join(prompts), " ".join(texts))})
         answer = self._respond(prompts[0])
         choices = [{"index": k, "message": {"role": "assistant", "content": answer, "refusal": None},
                     "finish_reason": "stop", "logprobs": None} for k in range(n)]

@@ -121,12 +121,12 @@ def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.Clie
         return Route(alias, upstream, upstream_model, "openai-compatible", "passthrough")
     from llamos_gateway.upstream.litellm_adapter import LiteLLMUpstream
 
-    upstream = LiteLLMUpstream(
+    via_litellm = LiteLLMUpstream(
         name=alias, model=spec.model, api_base=spec.api_base, api_key=spec.api_key(),
         timeout_s=spec.timeout_s or limits.upstream_timeout_s,
         max_retries=spec.max_retries if spec.max_retries is not None else limits.max_retries,
         extra_headers=spec.extra_headers)
-    return Route(alias, upstream, spec.model, spec.model.split("/", 1)[0], "litellm")
+    return Route(alias, via_litellm, spec.model, spec.model.split("/", 1)[0], "litellm")
 
 
 def build_purifier(settings: Settings, router: ModelRouter, backend: str | None = None) -> Purifier:

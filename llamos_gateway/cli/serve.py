@@ -60,7 +60,7 @@ def models(config: ConfigOption = None) -> None:
             for route in build_router(settings, client).routes():
                 typer.echo(f"{route.alias:32} {route.path:12} {route.upstream_model}")
         finally:
-            await client.aclose()
+            await client.close()
 
     asyncio.run(_list())
 

@@ -142,8 +142,8 @@ def evaluate(purifier: LexicalPurifier, clean: list[str], rows: list[dict[str, s
     results = [purifier.purify_text(s) for s in clean]
     out: dict[str, Any] = {
         "clean": {"n": len(clean),
-                  "changed": sum(tokens(r.purified) != tokens(s) for r, s in zip(results, clean)) / len(clean),
-                  "byte_changed": sum(r.purified != s for r, s in zip(results, clean)) / len(clean),
+                  "changed": sum(tokens(r.purified) != tokens(s) for r, s in zip(results, clean, strict=False)) / len(clean),
+                  "byte_changed": sum(r.purified != s for r, s in zip(results, clean, strict=False)) / len(clean),
                   "passed": sum(not r.suspicious for r in results) / len(clean)},
         "kinds": {},
     }

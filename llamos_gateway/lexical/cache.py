@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -40,12 +40,15 @@ def cached(path: Path | None, build: Callable[[], T]) -> T:
     return value
 
 
-def _write(path: Path, value: object) -> None:
+def _write(path: Path, value: Any) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=".tmp")
+    except OSError:
+        return
+    try:
         with os.fdopen(fd, "wb") as handle:
             marshal.dump(value, handle)
         os.replace(tmp, path)
     except (OSError, ValueError):
-        return
+        Path(tmp).unlink(missing_ok=True)

@@ -93,9 +93,7 @@ def tail_start(text: str, skip: list[tuple[int, int]]) -> int:
         span = next((s for s, e in skip if s < i <= e), None)
         if span is not None:
             i = span
-        elif char.isspace() or not (char.isalnum() or char == "_"):
-            i -= 1
-        elif char in _EMOTICON_LETTERS and _emoticon_letter(text, i - 1):
+        elif char.isspace() or not (char.isalnum() or char == "_") or char in _EMOTICON_LETTERS and _emoticon_letter(text, i - 1):
             i -= 1
         else:
             break

@@ -23,8 +23,10 @@ def build_cli() -> typer.Typer:
     import llamos_gateway.cli.eval as eval_cli
     import llamos_gateway.cli.config as config_cli
     from llamos_gateway.cli import serve
+    from llamos_gateway.cli import purify
 
     serve.register(app)
+    purify.register(app)
     config_cli.register(app)
     eval_cli.register(app)
     audit_cli.register(app)

@@ -100,6 +100,8 @@ class ModelSpec(_Group):
 
 class DefenseSettings(_Group):
     mode: DefenseMode = Field(DefenseMode.ENFORCE, description="enforce | shadow (purify, record, forward the original) | off")
+    header_override: bool = Field(
+        True, description="let clients pick the mode per request with x-llamos-defense (false: 403)")
     backend: Literal["auto", "passthrough", "lexical", "llamos", "tiered"] = Field(
         "auto", description="auto = llamos when a defense model is set, else lexical"
     )

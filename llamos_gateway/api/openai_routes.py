@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
-from llamos_gateway.errors import BodyTooLarge, InvalidRequest, LlamosError
+from llamos_gateway.errors import BodyTooLarge, InvalidRequest, LlamosError, PermissionDenied
 from llamos_gateway.gateway import Caller, GatewayReply
 from llamos_gateway.schemas import parse_json
 from llamos_gateway.settings import DefenseMode
@@ -55,6 +55,9 @@ def caller_for(request: Request, principal: Principal) -> Caller:
     settings = components(request).settings
     mode = principal.defense_mode or settings.defense.mode
     header = request.headers.get("x-llamos-defense")
+    if header and not settings.defense.header_override:
+        raise PermissionDenied("this gateway does not let clients choose the defense mode "
+                               "(defense.header_override is false)")
     if header:
         try:
             mode = DefenseMode(header.strip().lower())

@@ -291,3 +291,18 @@ async def test_unknown_route_and_method(api: httpx.AsyncClient) -> None:
     method = await api.get(CHAT)
     assert method.status_code == 405
     assert method.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_header_override_can_be_forbidden(settings_for: Callable[..., Settings],
+                                                fake_upstream: FakeOpenAI) -> None:
+    app = create_app(settings_for(defense={"header_override": False}),
+                     components=factory_with(MarkPurifier()))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            refused = await client.post(CHAT, json=chat("bad"), headers={"x-llamos-defense": "off"})
+            plain = await client.post(CHAT, json=chat("bad"))
+    assert refused.status_code == 403
+    assert refused.json()["error"]["type"] == "permission_error"
+    assert plain.headers["x-llamos-defense"] == "enforce"
+    assert [r.body["messages"][0]["content"] for r in fake_upstream.history] == ["[clean] good"]

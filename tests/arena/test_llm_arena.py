@@ -1,0 +1,122 @@
+"""The LLM attacker and the LLAMOS defender against scripted fake LLMs on 127.0.0.1.
+
+The attacker model and the defense model are two `FakeOpenAI` servers; the target is a
+keyword classifier (positive iff the word "good" is there), so the script decides exactly
+which attempt fools it. One example, two attempts per round, two rounds, one at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from llamos_gateway.arena.attacker_prompts import load_attacker_prompts
+from llamos_gateway.arena.config import ArenaConfig
+from llamos_gateway.arena.engine import Arena, RoundPlan
+from llamos_gateway.arena.judge import ClassificationJudge
+from llamos_gateway.arena.llm_attacker import LLMAttacker
+from llamos_gateway.arena.setup import build_defender
+from llamos_gateway.arena.store import RunStore
+from llamos_gateway.evaluation.datasets import Example
+from llamos_gateway.evaluation.protocols import LabelScores, TextInput, as_text
+from llamos_gateway.purifier import PassthroughPurifier
+from llamos_gateway.settings import PROMPTS_DIR, load_settings
+from llamos_gateway.wiring import open_components
+from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.server import ServedApp
+
+CLEAN = "a good film with a warm heart and fine acting ."
+KEPT = "a good film with a warm heart and fine acting !"      # label kept
+FOOLS = "a g00d film with a warm heart and fine acting ."     # label flipped, 1 word of 11
+LATER = "a goood film with a warm heart and fine acting ."
+
+
+class KeywordTarget:
+    name = "keyword"
+    labels = ("negative", "positive")
+
+    async def predict(self, inputs: Sequence[TextInput]) -> LabelScores:
+        return LabelScores.one_hot(self.labels, [int("good" in as_text(i).split())
+                                                 for i in inputs])
+
+
+@pytest.fixture(scope="module")
+def attacker_server() -> Iterator[tuple[FakeOpenAI, str]]:
+    fake = FakeOpenAI()
+    with ServedApp(fake) as served:
+        yield fake, served.url + "/v1"
+
+
+def agent(purified: str, changed: bool) -> Reply:
+    return Reply(content=json.dumps({"purified": purified, "changed": changed}))
+
+
+def prompt_of(body: dict[str, object]) -> str:
+    messages = body["messages"]
+    assert isinstance(messages, list)
+    return str(messages[-1]["content"])
+
+
+async def test_attacker_feedback_and_defender_pool_grow(
+        attacker_server: tuple[FakeOpenAI, str], fake_upstream: FakeOpenAI,
+        fake_url: str, tmp_path: Path) -> None:
+    attacker_fake, attacker_url = attacker_server
+    attacker_fake.reset()
+    settings = load_settings(  # pass-through aliases only: litellm's import costs seconds
+        models={"attacker": {"model": "openai/fake-model", "api_base": attacker_url},
+                "fake": {"model": "openai/fake-model", "api_base": fake_url}},
+        defense={"backend": "llamos", "model": "fake", "timeout_s": 5.0, "max_retries": 0},
+        limits={"max_retries": 0})
+    # round 1: attempt 1 keeps the label, attempt 2 fools the target (the defense misses it)
+    attacker_fake.enqueue(Reply(content=KEPT), Reply(content=f'"{FOOLS}"'))
+    fake_upstream.enqueue(agent(CLEAN, False), agent(KEPT, False), agent(FOOLS, False))
+    # round 2: the defense now repairs the old trick; the attacker's second try gets through
+    attacker_fake.enqueue(Reply(content=FOOLS), Reply(content=LATER))
+    fake_upstream.enqueue(agent(CLEAN, False), agent(CLEAN, True), agent(LATER, False))
+
+    config = ArenaConfig(attacker="llm", attacker_model="attacker", defense="llamos", rounds=2,
+                         output_dir=tmp_path, defender_pool=4)
+    async with open_components(settings, purifier=PassthroughPurifier()) as components:
+        route = components.router.resolve("attacker")
+        attacker = LLMAttacker(upstream=route.upstream, model=route.upstream_model,
+                               prompts=load_attacker_prompts(PROMPTS_DIR / "attacker"),
+                               instructions=("C1",))
+        defender, version = build_defender(config, settings, components.router, "sentiment")
+        arena = Arena(examples=[Example(7, (CLEAN,), 1)], labels=KeywordTarget.labels,
+                      target=KeywordTarget(), defender=defender, attacker=attacker,
+                      judge=ClassificationJudge(),
+                      plan=RoundPlan(rounds=2, attempts=2, patience=0, task="sentiment"),
+                      store=RunStore(tmp_path, config.run_key()))
+        records = await arena.run()
+
+    assert [(r.successes, r.attempts, r.defender_pool, r.attacker_pool) for r in records] == [
+        (1, 2, 1, 1), (1, 2, 2, 2)]
+    assert records[0].defense_calls == 3 and records[0].attack_queries == 2
+
+    prompts = [prompt_of(b) for b in attacker_fake.bodies]
+    assert len(prompts) == 4
+    instruction = load_attacker_prompts(PROMPTS_DIR / "attacker").instructions["C1"]
+    assert all(instruction in p for p in prompts)
+    assert "earlier attempts" not in prompts[0]
+    assert f'attempt 1: "{KEPT}" -> after the defense: "{KEPT}" -> classified as positive' \
+        in prompts[1]
+    assert f"{CLEAN} -> {FOOLS}" in prompts[2]  # round 2 shows its own past success
+
+    defense_bodies = fake_upstream.bodies
+    assert len(defense_bodies) == 6
+    round1, round2 = defense_bodies[1]["messages"], defense_bodies[4]["messages"]
+    assert not any(FOOLS in m["content"] for m in round1)
+    demos = round2[1:-1]  # the in-context turns between the system and the input
+    assert len(demos) == len(round1[1:-1]) + 2
+    assert FOOLS in demos[0]["content"]
+    assert json.loads(demos[1]["content"]) == {"purified": CLEAN, "changed": True}
+    assert defender.pool == (FOOLS, LATER)
+    assert version is not None and version.startswith("llamos-")
+
+    transcript = [json.loads(x) for x in (tmp_path / "transcript.jsonl").read_text().splitlines()]
+    assert [(t["round"], t["attempt"], t["verdict"]) for t in transcript] == [
+        (1, 1, "label_kept"), (1, 2, "success"), (2, 1, "label_kept"), (2, 2, "success")]
+    assert transcript[2]["purified"] == CLEAN

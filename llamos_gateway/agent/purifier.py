@@ -93,7 +93,7 @@ class LLMPurifier:
                                 reasons=("empty_input",), prompt_version=self._prompts.version)
         task = request.task or self._task
         reply = await self._ask(original, task)
-        purified = reply.answer.purified
+        purified = _keep_outer_whitespace(original, reply.answer.purified)
         reasons: list[str] = [RETRIED] if reply.attempts > 1 else []
         if reply.answer.changed != (purified != original):
             reasons.append(FLAG_MISMATCH)
@@ -170,6 +170,13 @@ class LLMPurifier:
                           defense_ms=spent_ms)
         log.warning("defense unavailable: %s (%s)", reason, detail)
         raise DefenseUnavailable(detail, reason=reason)
+
+
+def _keep_outer_whitespace(original: str, purified: str) -> str:
+    """Models often strip or add surrounding whitespace; the input's own is kept."""
+    core = original.strip()
+    return original[: original.find(core)] + purified.strip() + original[
+        original.find(core) + len(core):]
 
 
 def _completion(content: bytes) -> tuple[str, int]:

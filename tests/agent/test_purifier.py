@@ -240,3 +240,13 @@ def test_cache_identity_names_model_prompt_and_limits(make_purifier: MakePurifie
     assert make_purifier(limits=DriftLimits(max_edit_ratio=0.2)).cache_identity != base
     assert make_purifier(drift_policy="reject").cache_identity != base
     assert make_purifier().cache_identity == base
+
+
+async def test_outer_whitespace_of_the_input_is_kept(make_purifier: MakePurifier,
+                                                     defense: Any) -> None:
+    defense.answer(CLEAN + "\n")
+    result = await make_purifier().purify(PurifyRequest("  " + ADV + " "))
+    assert result.purified == "  " + CLEAN + " "
+    defense.answer(" " + ADV, changed=False)
+    same = await make_purifier().purify(PurifyRequest(ADV + "\n"))
+    assert same.purified == ADV + "\n" and not same.changed and same.reasons == ()

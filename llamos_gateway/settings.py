@@ -7,15 +7,18 @@ entry point (`load_settings`) and passed down; nothing here is read at import ti
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -58,13 +61,15 @@ class ApiKey(_Group):
 class AuthSettings(_Group):
     """Bearer keys. Empty list = no auth (local development)."""
 
-    api_keys: list[ApiKey] = Field(default_factory=list, description="bearer keys: strings or {key, id, admin, defense_mode, requests_per_minute, tokens_per_minute}; empty = no auth")
+    api_keys: Annotated[list[ApiKey], NoDecode] = Field(default_factory=list, description="bearer keys: strings or {key, id, admin, defense_mode, requests_per_minute, tokens_per_minute}; empty = no auth")
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _plain_strings(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, str):  # from the environment: JSON, or comma-separated keys
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [
+                v.strip() for v in text.split(",") if v.strip()]
         if isinstance(value, list):
             return [{"key": v} if isinstance(v, str) else v for v in value]
         return value
@@ -239,7 +244,29 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
             raise ConfigError(f"config file {config} must hold a mapping at the top level")
         data = loaded or {}
     data.update(overrides)
+    _check_environment(os.environ)
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from exc
+
+
+# read elsewhere, not settings: the config file path, the on-disk cache directory, the key the
+# LiteLLM guardrail sends, the address docker compose publishes
+_NOT_SETTINGS = frozenset({"LLAMOS_CONFIG", "LLAMOS_CACHE_DIR", "LLAMOS_API_KEY", "LLAMOS_PUBLISH"})
+
+
+def _check_environment(environ: Mapping[str, str]) -> None:
+    """A misspelled LLAMOS_* variable would otherwise be ignored without a word."""
+    for name in environ:
+        if not name.startswith("LLAMOS_") or name in _NOT_SETTINGS:
+            continue
+        parts = name[len("LLAMOS_"):].lower().split("__")
+        field = Settings.model_fields.get(parts[0])
+        annotation = field.annotation if field is not None else None
+        if field is None or (
+            len(parts) > 1 and isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            and parts[1] not in annotation.model_fields
+        ):
+            raise ConfigError(f"invalid configuration: unknown environment variable {name} "
+                              f"(see `llamos config --reference`)")

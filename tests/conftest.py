@@ -25,7 +25,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     for name in list(os.environ):
-        if name.startswith("LLAMOS_"):
+        if name.startswith("LLAMOS_") or name == "PROMETHEUS_MULTIPROC_DIR":
             monkeypatch.delenv(name)
 
 

@@ -11,7 +11,13 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
-from llamos_gateway.errors import BodyTooLarge, InvalidRequest, LlamosError, PermissionDenied
+from llamos_gateway.errors import (
+    BodyTooLarge,
+    InvalidRequest,
+    LlamosError,
+    PermissionDenied,
+    RateLimited,
+)
 from llamos_gateway.gateway import Caller, GatewayReply
 from llamos_gateway.schemas import parse_json
 from llamos_gateway.settings import DefenseMode
@@ -82,7 +88,7 @@ async def proxy(request: Request, endpoint: Endpoint) -> Response:
         reply = await llamos.gateway.handle(endpoint, body, caller_for(request, principal),
                                             trace, raw)
     except LlamosError as exc:
-        trace.rate_limited = exc.status == 429
+        trace.rate_limited = isinstance(exc, RateLimited)  # ours, not the provider's 429
         trace.finish(exc.status, exc.code)
         llamos.observe(trace)
         raise

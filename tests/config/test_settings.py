@@ -62,3 +62,23 @@ def test_unreadable_configs(tmp_path: Path) -> None:
     listing.write_text("- a\n- b\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_settings(listing)
+
+
+def test_comma_separated_keys_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLAMOS_AUTH__API_KEYS", "sk-one, sk-two")
+    keys = load_settings().auth.api_keys
+    assert [k.key.get_secret_value() for k in keys] == ["sk-one", "sk-two"]
+
+
+@pytest.mark.parametrize("name", ["LLAMOS_DEFENCE__MODE", "LLAMOS_DEFENSE__MOOD"])
+def test_misspelled_environment_names_are_named(monkeypatch: pytest.MonkeyPatch,
+                                                name: str) -> None:
+    monkeypatch.setenv(name, "shadow")
+    with pytest.raises(ConfigError, match=name):
+        load_settings()
+
+
+def test_model_aliases_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLAMOS_MODELS__MINI__MODEL", "openai/gpt-4o-mini")
+    monkeypatch.setenv("LLAMOS_MODELS__MINI__API_BASE", "http://127.0.0.1:1/v1")
+    assert load_settings().models["mini"].uses_passthrough

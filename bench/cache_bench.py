@@ -1,0 +1,230 @@
+"""Cache benchmark: what a purification-cache hit costs, measured in one run against the same
+fast fake upstream as the core benchmark.
+
+    .venv/bin/python bench/cache_bench.py            # full run (about 3 minutes)
+    .venv/bin/python bench/cache_bench.py --quick    # one short run per cell
+
+Targets (issue 5): at concurrency 1, the cache-hit path adds <= 1 ms p50 over the passthrough
+purifier; at a 100% hit rate, throughput is >= 80% of the defense-off throughput. Every gateway
+is a `llamos serve` process (1 worker); the hit rows wrap the lexical purifier in the cache and
+are warmed with the benchmark prompt first, so every measured request is a hit. Runs are
+interleaved across targets (run 1 of every target, then run 2, ...) so that load from other
+processes on the machine falls on all of them alike. Prints a table (median of --runs runs per
+cell) and writes bench/results/cache.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from loadgen import RunResult, run  # noqa: E402
+
+PY = sys.executable
+PROMPT = "it 's a charming and often affecting journey , with a few bad moments . "
+BODY = json.dumps({"model": "bench",
+                   "messages": [{"role": "user", "content": PROMPT}]}).encode()
+
+
+@dataclass
+class Target:
+    name: str
+    env: dict[str, str]
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    results: dict[int, list[RunResult]] = field(default_factory=dict)
+
+    def median(self, concurrency: int, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in self.results[concurrency])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server on {port} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server on {port} did not start in {timeout_s}s")
+
+
+def targets(redis_url: str, prefix: str) -> list[Target]:
+    off = {"LLAMOS_CACHE__ENABLED": "false", "LLAMOS_AUDIT__ENABLED": "false"}
+    hit = {"LLAMOS_DEFENSE__BACKEND": "lexical", "LLAMOS_CACHE__ENABLED": "true",
+           "LLAMOS_AUDIT__ENABLED": "false"}
+    redis_env = {"LLAMOS_REDIS__URL": redis_url, "LLAMOS_REDIS__KEY_PREFIX": prefix}
+    return [
+        Target("defense off", {**off, "LLAMOS_DEFENSE__MODE": "off",
+                               "LLAMOS_DEFENSE__BACKEND": "passthrough"}),
+        Target("passthrough purifier", {**off, "LLAMOS_DEFENSE__BACKEND": "passthrough"}),
+        Target("cache hit, in-memory", hit),
+        Target("cache hit, Redis", {**hit, **redis_env}),
+        Target("cache hit, Redis + audit stream", {**hit, **redis_env,
+                                                   "LLAMOS_AUDIT__ENABLED": "true"}),
+    ]
+
+
+def start(target: Target, config: Path, log: Path) -> None:
+    target.port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMOS_")}
+    env.update(target.env, LLAMOS_LOGGING__LEVEL="WARNING")
+    command = [str(Path(PY).parent / "llamos"), "serve", "--config", str(config),
+               "--port", str(target.port), "--workers", "1"]
+    target.proc = subprocess.Popen(command, env=env, stdout=log.open("wb"),
+                                   stderr=subprocess.STDOUT)
+    wait_ready(target.port, target.proc)
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def warm(target: Target) -> None:
+    """One request through the real path fills the cache; check the next one is a hit."""
+    for _ in range(2):
+        request = urllib.request.Request(f"http://127.0.0.1:{target.port}/v1/chat/completions",
+                                         data=BODY, headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            cache = response.headers.get("x-llamos-cache")
+    if "hit" in target.name and cache != "hit":
+        raise RuntimeError(f"{target.name}: warm-up request was not a cache hit ({cache})")
+
+
+async def measure(targets_: list[Target], concurrencies: tuple[int, ...], runs: int,
+                  seconds: float) -> None:
+    for target in targets_:  # a short unmeasured run: connections, caches, JIT-free warm-up
+        await run("127.0.0.1", target.port, "/v1/chat/completions", BODY, concurrency=4,
+                  seconds=0.5)
+    for i in range(runs):
+        for concurrency in concurrencies:
+            for target in targets_:
+                result = await run("127.0.0.1", target.port, "/v1/chat/completions", BODY,
+                                   concurrency=concurrency, seconds=seconds)
+                if result.errors:
+                    raise RuntimeError(f"{target.name}: {result.errors} errors at c={concurrency}")
+                target.results.setdefault(concurrency, []).append(result)
+                print(f"  run {i + 1} {target.name:34} c={concurrency:<3} {result.rps:8.0f} req/s"
+                      f"  p50 {result.p50_ms:6.2f} ms", flush=True)
+
+
+def report(targets_: list[Target], high: int) -> dict[str, object]:
+    by = {t.name: t for t in targets_}
+    base_p50 = by["passthrough purifier"].median(1, "p50_ms")
+    off_rps = by["defense off"].median(high, "rps")
+    rows = []
+    print(f"\n| target | p50 ms c=1 | added p50 vs passthrough (ms) | req/s c={high} "
+          f"| vs defense off |")
+    print("|---|---:|---:|---:|---:|")
+    for t in targets_:
+        p50, rps = t.median(1, "p50_ms"), t.median(high, "rps")
+        rows.append({"target": t.name, "p50_ms_c1": p50, "added_p50_ms": p50 - base_p50,
+                     "p99_ms_c1": t.median(1, "p99_ms"), f"rps_c{high}": rps,
+                     "vs_defense_off": rps / off_rps})
+        print(f"| {t.name} | {p50:.2f} | {p50 - base_p50:+.2f} | {rps:.0f} | "
+              f"{rps / off_rps:.0%} |")
+    hit = by["cache hit, Redis"]
+    checks = [
+        ("cache hit (Redis) added p50 at c=1 over passthrough (target <= 1 ms)",
+         f"{hit.median(1, 'p50_ms') - base_p50:+.2f} ms",
+         hit.median(1, "p50_ms") - base_p50 <= 1.0),
+        (f"100% hit (Redis) throughput at c={high} vs defense off (target >= 80%)",
+         f"{hit.median(high, 'rps') / off_rps:.0%}", hit.median(high, "rps") / off_rps >= 0.8),
+    ]
+    print("\n| check | measured | met |")
+    print("|---|---:|:---:|")
+    for label, value, ok in checks:
+        print(f"| {label} | {value} | {'yes' if ok else 'NO'} |")
+    return {"rows": rows, "checks": [{"check": a, "value": b, "met": c} for a, b, c in checks]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--concurrency", type=int, default=32, help="the throughput cell")
+    parser.add_argument("--quick", action="store_true", help="1 run of 1.5 s per cell")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "cache.json")
+    parser.add_argument("--only", help="comma-separated substrings of target names to run "
+                                       "(the table needs 'defense off' and 'passthrough')")
+    args = parser.parse_args()
+    if args.quick:
+        args.runs, args.seconds = 1, 1.5
+    prefix = f"llamos-bench:{uuid.uuid4().hex[:8]}:"
+    workdir = Path(tempfile.mkdtemp(prefix="llamos-cache-bench-"))
+    upstream_port = free_port()
+    upstream = subprocess.Popen([PY, str(HERE / "fake_upstream.py"), "--port", str(upstream_port)],
+                                stdout=(workdir / "upstream.log").open("wb"),
+                                stderr=subprocess.STDOUT)
+    config = workdir / "llamos.yaml"
+    config.write_text(json.dumps({"models": {"bench": {
+        "model": "openai/bench-model", "api_base": f"http://127.0.0.1:{upstream_port}/v1"}}}))
+    chosen = [t for t in targets(args.redis_url, prefix)
+              if not args.only or any(part in t.name for part in args.only.split(","))]
+    try:
+        for target in chosen:
+            start(target, config, workdir / f"{target.name.replace(' ', '_')}.log")
+            warm(target)
+        asyncio.run(measure(chosen, (1, args.concurrency), args.runs, args.seconds))
+    finally:
+        for target in chosen:
+            stop(target.proc)
+        stop(upstream)
+        shutil.rmtree(workdir, ignore_errors=True)
+        client = redis.Redis.from_url(args.redis_url)
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+    if not {"defense off", "passthrough purifier", "cache hit, Redis"} <= {t.name for t in chosen}:
+        for t in chosen:
+            print(f"{t.name}: c=1 p50 {t.median(1, 'p50_ms'):.2f} ms, "
+                  f"c={args.concurrency} {t.median(args.concurrency, 'rps'):.0f} req/s")
+        return
+    summary = report(chosen, args.concurrency)
+    summary["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "runs": args.runs, "seconds": args.seconds,
+                          "note": "loadgen, fake upstream, Redis and the gateways share the CPUs"}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(summary, indent=2))
+    print(f"\nwrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -52,11 +52,8 @@ def ending(text: str, is_word: Callable[[str], bool]) -> Cut | None:
     if not found and _clean(kinds, [p for _, p in pieces]):
         return None
     kept = _keep(pieces, kinds)
-    after = ""
+    after = "".join(_spaced(text, pos, piece) for pos, piece in kept)
     if kept:
-        lead = text[start:kept[0][0]]
-        after = (lead if lead.isspace() else "") + "".join(
-            _spaced(text, pos, piece, i == 0) for i, (pos, piece) in enumerate(kept))
         after += text[len(text.rstrip()):]
     if after == tail:
         return None
@@ -106,10 +103,9 @@ def _emoticon_letter(text: str, i: int) -> bool:
     return after_ok and (before[-1:] in (":", ";", "=") or before in (":-", ";-", ":'", "=-"))
 
 
-def _spaced(text: str, pos: int, piece: str, first: bool) -> str:
-    if first or pos == 0 or not text[pos - 1].isspace():
-        return piece
-    return " " + piece
+def _spaced(text: str, pos: int, piece: str) -> str:
+    """`piece` with one space before it when it had one in `text`."""
+    return " " + piece if pos > 0 and text[pos - 1].isspace() else piece
 
 
 def _open_brackets(text: str) -> dict[str, int]:

@@ -43,7 +43,7 @@ def unleet(token: str, count: Callable[[str], int], is_word: Callable[[str], boo
     """The most frequent word spelled by `token`, keeping an all-caps token in caps."""
     letters = sum(char.isalpha() for char in token)
     found = [word for word in candidates(token)
-             if is_word(word) and (letters >= 2 or count(word) >= _COMMON)]
+             if is_word(word) and count(word) >= (_COMMON if letters < 2 else 1)]
     if not found:
         return None
     best = max(found, key=lambda word: (count(word), word))

@@ -1,0 +1,53 @@
+"""`llamos_gateway.tiered` (lives here with the lexical tests it depends on)."""
+
+from __future__ import annotations
+
+import pytest
+
+from llamos_gateway.errors import DefenseUnavailable
+from llamos_gateway.lexical import LexicalPurifier
+from llamos_gateway.purifier import Purifier, PurifyRequest
+from llamos_gateway.tiered import TieredPurifier
+from tests.fakes.purifiers import FailingPurifier, MarkPurifier
+
+
+async def test_clean_text_skips_the_agent(purifier: LexicalPurifier) -> None:
+    agent = MarkPurifier()
+    tiered = TieredPurifier(screen=purifier, agent=agent, always=False)
+    assert isinstance(tiered, Purifier)
+    result = await tiered.purify(PurifyRequest(text="a charming and often affecting journey . "))
+    assert result.purified == "a charming and often affecting journey . "
+    assert not result.agent_called and agent.history == [] and result.backend == "tiered"
+    assert "screen_skip" in result.reasons
+    assert tiered.stats.skipped == 1 and tiered.stats.skipped_share == 1.0
+
+
+async def test_attacked_text_goes_to_the_agent_after_the_lexical_pass(
+        purifier: LexicalPurifier) -> None:
+    agent = MarkPurifier()
+    tiered = TieredPurifier(screen=purifier, agent=agent, always=False)
+    text = "a sometimes tedious flim . @fasuv3"
+    result = await tiered.purify(PurifyRequest(text=text, task="sentiment"))
+    (seen,) = agent.history
+    assert seen.text == "a sometimes tedious film ." and seen.task == "sentiment"
+    assert result.original == text and result.purified == "[clean] a sometimes tedious film ."
+    assert result.agent_called and result.suspicious and result.score > 0.5
+    assert [e.rule for e in result.edits] == ["spelling", "junk_handle", "mark"]
+    assert result.extra["screened"] == "a sometimes tedious film ."
+    assert tiered.stats.as_dict() == {"screened": 1, "agent_calls": 1, "skipped": 0,
+                                      "skipped_share": 0.0}
+
+
+async def test_always_calls_the_agent(purifier: LexicalPurifier) -> None:
+    agent = MarkPurifier()
+    tiered = TieredPurifier(screen=purifier, agent=agent, always=True)
+    result = await tiered.purify(PurifyRequest(text="a fine film"))
+    assert result.agent_called and "screen_always" in result.reasons
+    assert len(agent.history) == 1 and tiered.stats.skipped == 0
+
+
+async def test_agent_failure_reaches_the_caller(purifier: LexicalPurifier) -> None:
+    tiered = TieredPurifier(screen=purifier, agent=FailingPurifier(), always=True)
+    with pytest.raises(DefenseUnavailable):
+        await tiered.purify(PurifyRequest(text="a fine film"))
+    assert tiered.stats.agent_calls == 1

@@ -5,16 +5,18 @@ true label; then, most important first, every enabled transformation proposes re
 for the word and the one that lowers that score most is kept, until the label flips, the
 fidelity budget (at most `max_word_ratio` of the words modified) or the query budget is spent.
 
-Learning: each transformation has a weight that sets how many of its candidates are tried
-per word. Edits in successful attacks raise it; edits the defense undid lower it, so over the
-rounds the query budget moves to what gets through. Within one example, a second attempt
-avoids the transformations the defense undid in the first.
+Learning: each transformation has a weight, (1 + wins) / (1 + uses + undone) over the rounds
+so far, that sets how many of its candidates are tried per word (the best one gets
+`per_transform`, the others in proportion). Edits in successful attacks raise it, edits the
+defense undid lower it, so the query budget moves to what gets through. Within one example,
+a second attempt gives the transformations the defense undid in the first a quarter weight.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +28,6 @@ from llamos_gateway.arena.transformations import WordTransform
 PROTECTED = frozenset({"not", "n't", "no", "never", "nor", "none", "nothing", "neither",
                        "without", "nobody", "cannot"})
 _WORD = re.compile(r"[A-Za-z]")
-MIN_WEIGHT, MAX_WEIGHT = 0.05, 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,9 @@ class OfflineAttacker:
         self._ratio = max_word_ratio
         self._per = per_transform
         self._cap = pool_cap
-        self._weights = {name: 1.0 for name in self._transforms}
+        self._uses: Counter[str] = Counter()
+        self._wins: Counter[str] = Counter()
+        self._undone: Counter[str] = Counter()
         self._pool: list[tuple[str, str, str]] = []
 
     @property
@@ -57,7 +60,8 @@ class OfflineAttacker:
 
     @property
     def weights(self) -> dict[str, float]:
-        return dict(self._weights)
+        return {n: (1 + self._wins[n]) / (1 + self._uses[n] + self._undone[n])
+                for n in self._transforms}
 
     async def propose(self, task: AttackTask, oracle: Oracle) -> Proposal:
         tokens = task.text.split(" ")
@@ -104,7 +108,7 @@ class OfflineAttacker:
         return Proposal(_join(tokens, current), names, queries)
 
     def _quotas(self, task: AttackTask) -> dict[str, int]:
-        weights = dict(self._weights)
+        weights = self.weights
         for item in task.feedback:
             if item.purified != item.adversarial:
                 for name in item.instruction.split("+"):
@@ -116,24 +120,25 @@ class OfflineAttacker:
 
     def learn(self, outcomes: Sequence[Outcome]) -> None:
         for out in outcomes:
-            names = [n for n in out.instruction.split("+") if n in self._weights]
-            if out.verdict.success:
-                factor = 1.3
-                self._pool.append((out.instruction, out.original, out.adversarial))
-            elif undone(out.original, out.adversarial, out.purified):
-                factor = 0.6
-            else:
-                continue
+            names = [n for n in out.instruction.split("+") if n in self._transforms]
+            reverted = undone(out.original, out.adversarial, out.purified)
             for name in names:
-                self._weights[name] = min(MAX_WEIGHT, max(MIN_WEIGHT, self._weights[name] * factor))
+                self._uses[name] += 1
+                self._wins[name] += out.verdict.success
+                self._undone[name] += reverted
+            if out.verdict.success:
+                self._pool.append((out.instruction, out.original, out.adversarial))
         del self._pool[: max(0, len(self._pool) - self._cap)]
 
     def snapshot(self) -> dict[str, Any]:
-        return {"weights": dict(self._weights), "pool": [list(p) for p in self._pool]}
+        return {"weights": {n: round(w, 4) for n, w in self.weights.items()},
+                "uses": dict(self._uses), "wins": dict(self._wins),
+                "undone": dict(self._undone), "pool": [list(p) for p in self._pool]}
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        self._weights.update({k: float(v) for k, v in state.get("weights", {}).items()
-                              if k in self._weights})
+        self._uses = Counter(state.get("uses", {}))
+        self._wins = Counter(state.get("wins", {}))
+        self._undone = Counter(state.get("undone", {}))
         self._pool = [(str(a), str(b), str(c)) for a, b, c in state.get("pool", [])]
 
 

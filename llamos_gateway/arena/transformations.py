@@ -9,6 +9,7 @@ cannot be built from the textattack 0.3.11 wheel (the wheel lacks
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -38,8 +39,17 @@ class TextAttackSwap:
         self._swap = swap
 
     def candidates(self, word: str, seed: int) -> list[str]:
+        # TextAttack draws from the global `random` and `numpy.random`: seed them for this call
+        # only, and give the caller's streams back.
+        saved, saved_np = random.getstate(), np.random.get_state()
+        random.seed(seed)
         np.random.seed(seed % 2**32)
-        return [w for w in dict.fromkeys(self._swap._get_replacement_words(word)) if w != word]
+        try:
+            found = self._swap._get_replacement_words(word)
+        finally:
+            random.setstate(saved)
+            np.random.set_state(saved_np)
+        return [w for w in dict.fromkeys(found) if w != word]
 
 
 class WordDeletionTransform:

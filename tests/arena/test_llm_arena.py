@@ -36,7 +36,7 @@ LATER = "a goood film with a warm heart and fine acting ."
 
 class KeywordTarget:
     name = "keyword"
-    labels = ("negative", "positive")
+    labels: tuple[str, ...] = ("negative", "positive")
 
     async def predict(self, inputs: Sequence[TextInput]) -> LabelScores:
         return LabelScores.one_hot(self.labels, [int("good" in as_text(i).split())

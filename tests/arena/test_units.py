@@ -12,7 +12,7 @@ from llamos_gateway.arena.defenders import MissedEditsDefender, missed_edits
 from llamos_gateway.arena.engine import converged
 from llamos_gateway.arena.judge import ClassificationJudge, level
 from llamos_gateway.arena.llm_attacker import clean_reply
-from llamos_gateway.arena.roles import AttackTask, Feedback, Lesson, RoundRecord
+from llamos_gateway.arena.roles import AttackTask, Feedback, Lesson, RoundRecord, Verdict
 from llamos_gateway.errors import ConfigError
 from llamos_gateway.purifier import PassthroughPurifier
 from llamos_gateway.settings import PROMPTS_DIR
@@ -20,19 +20,20 @@ from llamos_gateway.settings import PROMPTS_DIR
 CLEAN = "a warm , funny and thoroughly engaging film about two old friends ."
 
 
+def verdict(adversarial: str, clean: int, attacked: int) -> Verdict:
+    return ClassificationJudge().judge(original=CLEAN, adversarial=adversarial, label=1,
+                                       clean_prediction=clean, adversarial_prediction=attacked,
+                                       instruction="C1")
+
+
 def test_judge_needs_a_flip_from_correct_and_fidelity() -> None:
-    judge = ClassificationJudge()
     one_word = CLEAN.replace("funny", "fnuny")
     three_words = one_word.replace("warm", "wrm").replace("film", "flim")
-    kw = {"original": CLEAN, "label": 1, "instruction": "C1"}
-    assert judge.judge(adversarial=one_word, clean_prediction=1, adversarial_prediction=0,
-                       **kw).reason == "success"
-    assert judge.judge(adversarial=one_word, clean_prediction=1, adversarial_prediction=1,
-                       **kw).reason == "label_kept"
-    assert judge.judge(adversarial=one_word, clean_prediction=0, adversarial_prediction=0,
-                       **kw).reason == "clean_wrong"
-    failed = judge.judge(adversarial=three_words, clean_prediction=1, adversarial_prediction=0,
-                         **kw)
+    assert verdict(one_word, 1, 0).reason == "success"
+    assert verdict(one_word, 1, 1).reason == "label_kept"
+    assert verdict(one_word, 0, 0).reason == "clean_wrong"
+    assert verdict(CLEAN, 1, 0).reason == "unchanged"
+    failed = verdict(three_words, 1, 0)
     assert (failed.success, failed.reason) == (False, "fidelity_failed")
     assert failed.fidelity.word_modification_ratio > 0.15
     assert level("delete_word+swap") == "W" and level("homoglyph") == "C" and level("S2") == "S"
@@ -88,3 +89,34 @@ def test_converged_after_patience_quiet_rounds() -> None:
     assert not converged([record(0.5), record(0.505)], patience=2, tolerance=0.01)
     assert converged([record(0.4), record(0.5), record(0.505), record(0.5)], 2, 0.01)
     assert not converged([record(0.5), record(0.5), record(0.5)], 0, 0.01)
+
+
+def test_offline_attacker_moves_its_budget_to_what_gets_through() -> None:
+    from llamos_gateway.arena.offline_attacker import OfflineAttacker
+    from llamos_gateway.arena.roles import Fidelity, Outcome
+
+    class Fake:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def candidates(self, word: str, seed: int) -> list[str]:
+            return [word + "x"]
+
+    attacker = OfflineAttacker({"swap": Fake("swap"), "delete_word": Fake("delete_word")})
+
+    def outcome(instruction: str, purified: str, success: bool) -> Outcome:
+        adversarial = CLEAN.replace("funny", "fnuny")
+        return Outcome(round=1, idx=0, attempt=1, original=CLEAN, adversarial=adversarial,
+                       purified=purified, label=1, clean_prediction=1,
+                       adversarial_prediction=0 if success else 1, instruction=instruction,
+                       queries=10, verdict=Verdict(success, "success" if success else
+                                                   "label_kept", Fidelity(True, 0.1, "ok")))
+
+    attacker.learn([outcome("swap", CLEAN, False), outcome("swap", CLEAN, False),
+                    outcome("delete_word", CLEAN.replace("funny", "fnuny"), True)])
+    weights = attacker.weights
+    assert weights["delete_word"] > weights["swap"]
+    assert attacker.pool_size == 1
+    again = OfflineAttacker({"swap": Fake("swap"), "delete_word": Fake("delete_word")})
+    again.restore(attacker.snapshot())
+    assert again.weights == weights

@@ -38,6 +38,7 @@ OSCILLATION = "idempotence_oscillation"
 RETRIED = "defense_retried"
 
 DriftPolicy = Literal["forward", "reject"]
+_OPTIONAL_PARAMS = ("response_format", "max_tokens", "temperature")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class LLMPurifier:
         self._drift_policy = drift_policy
         self._json_mode = json_mode
         self._boundary = boundary
+        self._dropped: set[str] = set()
 
     @property
     def prompt_version(self) -> str:
@@ -132,12 +134,16 @@ class LLMPurifier:
         }
         if self._json_mode:
             body["response_format"] = {"type": "json_object"}
+        for param in self._dropped:
+            body.pop(param, None)
         return body
 
     async def _ask(self, text: str, task: str | None) -> _Reply:
         reason, detail = DEFENSE_ERROR, "no attempt made"
         spent_ms = 0.0
-        for attempt in range(1, self._retries + 2):
+        attempt = 0
+        while attempt <= self._retries:
+            attempt += 1
             boundary = self._boundary(text)
             call = UpstreamCall("chat/completions", self.request_body(text, boundary=boundary,
                                                                       task=task),
@@ -153,6 +159,9 @@ class LLMPurifier:
             except LlamosError as exc:
                 reason, detail = DEFENSE_ERROR, f"defense model failed: {exc.message}"
                 spent_ms += (time.perf_counter() - sent) * 1000.0
+                if self._drop_unsupported(exc, call.body):
+                    attempt -= 1  # the model refused a parameter, not the request: ask again
+                    continue
                 if 400 <= exc.status < 500 and exc.status not in (408, 409, 429):
                     break
                 continue
@@ -170,6 +179,20 @@ class LLMPurifier:
                           defense_ms=spent_ms)
         log.warning("defense unavailable: %s (%s)", reason, detail)
         raise DefenseUnavailable(detail, reason=reason)
+
+    def _drop_unsupported(self, exc: LlamosError, sent: dict[str, Any]) -> bool:
+        """A 400 naming one of our optional parameters (some servers reject `response_format`,
+        reasoning models `max_tokens` or `temperature`): leave it out from now on."""
+        if exc.status != 400:
+            return False
+        message = exc.message.lower()
+        for param in _OPTIONAL_PARAMS:
+            if param in sent and param not in self._dropped and param in message:
+                self._dropped.add(param)
+                log.warning("defense model %s rejects `%s`; sending requests without it",
+                            self._model, param)
+                return True
+        return False
 
 
 def _keep_outer_whitespace(original: str, purified: str) -> str:

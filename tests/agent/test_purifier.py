@@ -250,3 +250,27 @@ async def test_outer_whitespace_of_the_input_is_kept(make_purifier: MakePurifier
     defense.answer(" " + ADV, changed=False)
     same = await make_purifier().purify(PurifyRequest(ADV + "\n"))
     assert same.purified == ADV + "\n" and not same.changed and same.reasons == ()
+
+
+async def test_a_rejected_optional_parameter_is_dropped_for_good(
+        make_purifier: MakePurifier, defense: Any) -> None:
+    purifier = make_purifier(max_retries=0)
+    defense.enqueue(UpstreamStatusError(
+        "Invalid parameter: 'response_format' of type 'json_object' is not supported with "
+        "this model.", status=400))
+    defense.answer(CLEAN)
+    result = await purifier.purify(PurifyRequest(ADV))
+    assert result.purified == CLEAN and result.extra["attempts"] == 1
+    first, second = (c.body for c in defense.history)
+    assert "response_format" in first and "response_format" not in second
+    assert second["temperature"] == 0 and "max_tokens" in second
+    await purifier.purify(PurifyRequest(CLEAN))
+    assert "response_format" not in defense.history[-1].body
+
+
+async def test_other_client_errors_still_fail_at_once(make_purifier: MakePurifier,
+                                                      defense: Any) -> None:
+    defense.enqueue(UpstreamStatusError("max_tokens is too large", status=401))
+    with pytest.raises(DefenseUnavailable):
+        await make_purifier(max_retries=2).purify(PurifyRequest(ADV))
+    assert len(defense.history) == 1

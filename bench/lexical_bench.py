@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import re
@@ -164,14 +165,17 @@ def evaluate(purifier: LexicalPurifier, clean: list[str], rows: list[dict[str, s
     return out
 
 
-def speed(purifier: LexicalPurifier, texts: list[str], runs: int) -> float:
-    rates = []
+def speed(purifier: LexicalPurifier, texts: list[str], runs: int) -> dict[str, float]:
+    """Texts per second by wall clock and by this process's CPU time (one core; the CPU
+    figure is the one that does not move when other processes share the machine)."""
+    wall, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         for text in texts:
             purifier.purify_text(text)
-        rates.append(len(texts) / (time.perf_counter() - start))
-    return statistics.median(rates)
+        wall.append(len(texts) / (time.perf_counter() - start))
+        cpu.append(len(texts) / max(time.process_time() - start_cpu, 1e-9))
+    return {"wall": statistics.median(wall), "cpu": statistics.median(cpu)}
 
 
 def startup(runs: int) -> dict[str, float]:
@@ -230,9 +234,13 @@ def report(summary: dict[str, Any]) -> None:
         print(f"{kind:10} {v['n']:>5} {v['repair']:>7.3f} {rep:>11} {v['exact']:>6.3f} "
               f"{v['flagged']:>8.3f} {flag:>9}")
     s = summary["speed"]
-    print(f"speed (one core, in process, median of {s['runs']}): clean {s['clean_per_s']:,.0f}/s "
-          f"(target >= 5,000, {mark(s['clean_per_s'] >= 5000)}), attacked C1 {s['c1_per_s']:,.0f}/s, "
-          f"all attacked {s['attacked_per_s']:,.0f}/s")
+    print(f"speed (one core, in process, median of {s['runs']} runs; texts/s by CPU time, wall clock "
+          f"in brackets; load average {s['load_average']:.1f} on {s['cores']} cores):")
+    for name, label in (("clean", "SST-2 validation, clean"), ("c1", "PromptAttack C1"),
+                        ("attacked", "all PromptAttack lists")):
+        v = s[name]
+        extra = f" (target >= 5,000, {mark(v['cpu'] >= 5000)})" if name == "clean" else ""
+        print(f"  {label:26} {v['cpu']:>8,.0f}/s  [{v['wall']:,.0f}/s]{extra}")
     st = summary["startup"]
     print(f"startup: cold build {st['cold_build_s']:.2f}s, warm constructor {st['warm_constructor_s']:.3f}s, "
           f"warm incl. lazy parts {st['warm_with_lazy_parts_s']:.3f}s")
@@ -257,9 +265,10 @@ def main() -> None:
     summary: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine()}
     summary["quality"] = evaluate(purifier, clean, attacked + generated)
     c1 = [r["attacked"] for r in attacked if r["kind"] == "C1"]
-    summary["speed"] = {"runs": opts.runs, "clean_per_s": speed(purifier, clean, opts.runs),
-                        "c1_per_s": speed(purifier, c1, opts.runs),
-                        "attacked_per_s": speed(purifier, [r["attacked"] for r in attacked], 1)}
+    summary["speed"] = {"runs": opts.runs, "load_average": os.getloadavg()[0],
+                        "cores": os.cpu_count(), "clean": speed(purifier, clean, opts.runs),
+                        "c1": speed(purifier, c1, opts.runs),
+                        "attacked": speed(purifier, [r["attacked"] for r in attacked], 1)}
     summary["startup"] = startup(3)
     if opts.cli:
         summary["cli"] = cli(clean + [r["attacked"] for r in attacked])

@@ -40,6 +40,8 @@ class Cut:
 
 def ending(text: str, is_word: Callable[[str], bool]) -> Cut | None:
     """One cut for the end of `text`: trailing random handles and junk punctuation."""
+    if "@" not in text and _plain_end(text):
+        return None
     found = _handles(text, is_word)
     start = tail_start(text, found)
     if start == 0 or not any(char.isalnum() for char in text[:start]):
@@ -59,6 +61,17 @@ def ending(text: str, is_word: Callable[[str], bool]) -> Cut | None:
         return None
     rule = "junk_handle" if found else "junk_suffix"
     return Cut(start, len(text), after, rule)
+
+
+def _plain_end(text: str) -> bool:
+    """Ends in a letter or digit, maybe with one space and one `.`, `!` or `?` after it."""
+    end = text.rstrip()
+    if end[-1:].isalnum():
+        return True
+    if end[-1:] not in (".", "!", "?"):
+        return False
+    before = end[-2:-1]
+    return before.isalnum() or (before == " " and end[-3:-2].isalnum())
 
 
 def _handles(text: str, is_word: Callable[[str], bool]) -> list[tuple[int, int]]:

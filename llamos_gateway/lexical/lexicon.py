@@ -12,6 +12,7 @@ into the on-disk cache (`lexical.cache`).
 
 from __future__ import annotations
 
+import array
 import gzip
 import hashlib
 import json
@@ -25,7 +26,7 @@ from llamos_gateway.lexical import candidates
 from llamos_gateway.lexical.cache import cached, default_cache_dir
 
 # Bump when a compiled part changes shape or meaning, so old cache files are ignored.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 _WORD = re.compile(r"^[a-z]+(?:[-'][a-z]+)*$")
 # A word seen this often in SST-2 train is a correction target even when the general
 # dictionaries lack it (names and slang of movie reviews); rarer ones are only known.
@@ -70,9 +71,9 @@ class Lexicon:
         if use_cache:
             folder = cache_dir or default_cache_dir()
             self._prefix = folder / f"lexicon-{self._sources.fingerprint()}"
-        words, names = cached(self._path("words"), self._build_words)
-        self.words: dict[str, int] = words
-        self.names: frozenset[str] = names
+        keys, counts, names = cached(self._path("words"), self._build_words)
+        self.words: dict[str, int] = _unpack_counts(keys, counts)
+        self.names: frozenset[str] = frozenset(names.split("\n"))
         self.targets = frozenset(w for w, n in self.words.items() if n > 0)
         self._bigrams: dict[str, int] | None = None
         self._index: candidates.Index | None = None
@@ -89,7 +90,7 @@ class Lexicon:
 
     def pair(self, left: str, right: str) -> int:
         if self._bigrams is None:
-            self._bigrams = cached(self._path("bigrams"), self._build_bigrams)
+            self._bigrams = _unpack_counts(*cached(self._path("bigrams"), self._build_bigrams))
         return self._bigrams.get(f"{left} {right}", 0)
 
     def near(self, word: str) -> list[tuple[str, int]]:
@@ -98,14 +99,15 @@ class Lexicon:
         if found:
             return found
         if self._index is None:
-            self._index = cached(self._path("index"), self._build_index)
+            keys, values = cached(self._path("index"), self._build_index)
+            self._index = dict(zip(keys.split("\n"), values.split("\n"), strict=True))
         return candidates.lookup(self._index, word)
 
     def _path(self, part: str) -> Path | None:
         return None if self._prefix is None else self._prefix.with_name(
             f"{self._prefix.name}.{part}.marshal")
 
-    def _build_words(self) -> tuple[dict[str, int], frozenset[str]]:
+    def _build_words(self) -> tuple[str, bytes, str]:
         spell = dict(_read_counts(self._sources.unigrams, 1))
         train, _ = _train_counts(self._sources.train)
         scale = _scale(spell, train)
@@ -116,19 +118,41 @@ class Lexicon:
         for word, n in train.items():
             words[word] = max(1, int(n * scale)) if n >= _TRAIN_TARGET_MIN else 0
         words.update(spell)
-        return words, names
+        self._prune()
+        return (*_pack_counts(words), "\n".join(sorted(names)))
 
-    def _build_bigrams(self) -> dict[str, int]:
+    def _build_bigrams(self) -> tuple[str, bytes]:
         spell = dict(_read_counts(self._sources.unigrams, 1))
         pairs = dict(_read_counts(self._sources.bigrams, 2))
         train, train_pairs = _train_counts(self._sources.train)
         scale = _scale(spell, train)
         for key, n in train_pairs.items():
             pairs[key] = pairs.get(key, 0) + max(1, int(n * scale))
-        return pairs
+        return _pack_counts(pairs)
 
-    def _build_index(self) -> candidates.Index:
-        return candidates.build_index(sorted(self.targets))
+    def _build_index(self) -> tuple[str, str]:
+        index = candidates.build_index(sorted(self.targets))
+        return "\n".join(index), "\n".join(index.values())
+
+    def _prune(self) -> None:
+        """Remove the cache files of other source versions (called when building anew)."""
+        if self._prefix is None or not self._prefix.parent.is_dir():
+            return
+        for old in self._prefix.parent.glob("lexicon-*.marshal"):
+            if not old.name.startswith(self._prefix.name + "."):
+                old.unlink(missing_ok=True)
+
+
+# Compiled tables are stored as one joined string of keys and one array of counts: loading
+# those is several times faster than loading a marshalled dict of the same size.
+def _pack_counts(table: dict[str, int]) -> tuple[str, bytes]:
+    return "\n".join(table), array.array("q", table.values()).tobytes()
+
+
+def _unpack_counts(keys: str, counts: bytes) -> dict[str, int]:
+    values = array.array("q")
+    values.frombytes(counts)
+    return dict(zip(keys.split("\n"), values, strict=True))
 
 
 def _read_counts(path: Path, arity: int) -> list[tuple[str, int]]:

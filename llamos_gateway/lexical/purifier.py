@@ -22,9 +22,17 @@ from llamos_gateway.lexical.tokens import Token, adjacent, tokenize
 from llamos_gateway.lexical.unicode import Normalised, normalise
 from llamos_gateway.purifier import Edit, PurifyRequest, PurifyResult
 
-# Above this share of unknown words the text is taken for another language or for code,
-# and spelling repair is skipped.
-_FOREIGN_SHARE = 0.4
+# Spelling repair is skipped for text taken for another language or for code: more than
+# this share of unknown words, or, from `_STOPWORD_MIN_WORDS` words on, less than
+# `_STOPWORD_SHARE` English function words (every English sentence of that length has some).
+_FOREIGN_SHARE = 0.5
+_STOPWORD_MIN_WORDS = 5
+_STOPWORD_SHARE = 0.1
+_STOPWORDS = frozenset(
+    "a an the and or but nor of to in on at by for with from as is are was were be been am "
+    "it its this that these those i you he she we they me him her us them my your his our "
+    "their not no so if than then too very can will would should could do does did have has "
+    "had n't 's".split())
 _SPELLING_ROUNDS = 3
 
 
@@ -103,7 +111,7 @@ class LexicalPurifier:
             if word.rule is not None:
                 counts[word.rule] = counts.get(word.rule, 0) + 1
         unknown = [i for i, w in enumerate(words) if self._repairable(w, text)]
-        if len(words) >= 3 and len(unknown) > _FOREIGN_SHARE * len(words):
+        if _foreign(words, len(unknown)):
             counts["unknown"] = len(unknown)
             return words, counts
         misses: dict[int, bool] = {}
@@ -155,6 +163,15 @@ class LexicalPurifier:
                 words[i] = _Word(words[i].token, verdict.fix.word, "spelling")
                 changed = True
         return changed
+
+
+def _foreign(words: list[_Word], unknown: int) -> bool:
+    if len(words) >= 3 and unknown > _FOREIGN_SHARE * len(words):
+        return True
+    if len(words) < _STOPWORD_MIN_WORDS:
+        return False
+    common = sum(w.form.lower() in _STOPWORDS for w in words)
+    return common < _STOPWORD_SHARE * len(words)
 
 
 def _neighbour(text: str, words: list[_Word], i: int, step: int) -> str | None:

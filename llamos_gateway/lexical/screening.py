@@ -45,7 +45,12 @@ _WEIGHTS = {
 }
 
 
+_CLEAN = Screen(0.0, ("screen_clean",))
+
+
 def screen(signals: Signals) -> Screen:
+    if signals == Signals(words=signals.words):
+        return _CLEAN
     keep = 1.0
     reasons = []
     for name, weight in _WEIGHTS.items():

@@ -29,6 +29,8 @@ def test_clean_sst_text_comes_back_byte_for_byte(purifier: LexicalPurifier, text
     "run `pip instal llamos` then ./scripts/strat.sh in C:\\Users\\bob",
     "#throwbackthursday with @jonny and 1990s synthpop, 24/7, 3d, mp3",
     "Das ist ein schönes Wochenende und wir gehen heute Abend ins Kino",
+    "das ist ein schones wochenende und wir gehen heute abend ins kino",
+    "el gato esta en la casa con mi hermano pequeno",
     "Привет, как дела? Это очень хороший фильм",
     "カフェで会いましょう",
     "the x potion gives blossom , bubbles and buttercup supernatural powers",
@@ -49,6 +51,8 @@ def test_names_numbers_urls_code_and_other_languages_stay(purifier: LexicalPurif
     ("a sometimes tedious flim .", "a sometimes tedious film .", "spelling"),
     ("it 's a charming and often affeccting journey .", "it 's a charming and often "
      "affecting journey .", "spelling"),
+    ("a tedious flim and a poissed fancful", "a tedious film and a poised fanciful",
+     "spelling"),
     ("a tender , heartfelt family drama ..", "a tender , heartfelt family drama .",
      "junk_suffix"),
     ("puts a human face on it . @me4n6e", "puts a human face on it .", "junk_handle"),

@@ -155,7 +155,7 @@ class AuditTrail:
         if self._task is not None:
             self._task.cancel()
             await asyncio.wait({self._task}, timeout=2.0)  # never hang the shutdown
-        with contextlib.suppress(StoreUnavailable):
+        with contextlib.suppress(StoreUnavailable, TimeoutError):
             async with asyncio.timeout(2.0):
                 await self.flush()
         if self._buffer:

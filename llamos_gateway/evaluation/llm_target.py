@@ -203,4 +203,5 @@ class LLMTarget:
             return from_logprobs
         message = choice.get("message") or {}
         index = parse_answer(str(message.get("content") or ""), self.labels)
-        return LabelScores.one_hot(self.labels, [index]).scores[0]
+        row: npt.NDArray[np.float64] = LabelScores.one_hot(self.labels, [index]).scores[0]
+        return row

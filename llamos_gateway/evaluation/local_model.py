@@ -25,7 +25,7 @@ from llamos_gateway.evaluation.datasets import DATA
 from llamos_gateway.evaluation.protocols import LabelScores, TextInput, as_text
 
 MODEL_NAME = "local/sst2-sentiment"
-LABELS = ("negative", "positive")
+LABELS: tuple[str, ...] = ("negative", "positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +90,8 @@ def load_sentiment_model(params: TrainingParams | None = None,
 class LocalSentimentClassifier:
     """The `Classifier` for `local/sst2-sentiment`. The model loads on the first `predict`."""
 
-    name = MODEL_NAME
-    labels = LABELS
+    name: str = MODEL_NAME
+    labels: tuple[str, ...] = LABELS
 
     def __init__(self, model: SentimentModel | None = None) -> None:
         self._model = model

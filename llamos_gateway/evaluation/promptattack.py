@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from llamos_gateway.errors import InvalidRequest, NotFound
 from llamos_gateway.evaluation.datasets import Dataset, Example
@@ -90,7 +91,7 @@ def _adversarial_input(example: Example, text: str) -> TextInput:
     return text if len(example.fields) == 1 else (text, *example.fields[1:])
 
 
-async def _score(pipeline: Classifier, inputs: Sequence[TextInput]) -> np.ndarray[object, object]:
+async def _score(pipeline: Classifier, inputs: Sequence[TextInput]) -> npt.NDArray[np.int64]:
     return (await pipeline.predict(list(inputs))).predicted
 
 

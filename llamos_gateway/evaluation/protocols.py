@@ -34,7 +34,7 @@ class LabelScores:
 
     @property
     def predicted(self) -> npt.NDArray[np.int64]:
-        best = np.argmax(self.scores, axis=1).astype(np.int64)
+        best: npt.NDArray[np.int64] = np.argmax(self.scores, axis=1).astype(np.int64)
         best[self.scores.sum(axis=1) <= 0.0] = -1
         return best
 

@@ -61,7 +61,7 @@ COLUMNS = ("recipe", "defense", "mode", "n", "clean acc", "clean acc purified", 
 
 
 def table_rows(evaluation: Evaluation) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for r in evaluation.runs:
         rows.append((r.recipe, r.defense, r.mode, str(r.n), _pct(r.clean_accuracy),
                      _pct(r.clean_accuracy_purified), _pct(r.attacked_accuracy),

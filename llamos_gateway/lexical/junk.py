@@ -67,7 +67,7 @@ def _plain_end(text: str) -> bool:
     """Ends in a letter or digit, maybe with one space and one `.`, `!` or `?` after it."""
     end = text.rstrip()
     if end[-1:].isalnum():
-        return True
+        return not (end[-1] in _EMOTICON_LETTERS and _emoticon_letter(end, len(end) - 1))
     if end[-1:] not in (".", "!", "?"):
         return False
     before = end[-2:-1]

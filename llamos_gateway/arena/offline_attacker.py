@@ -5,10 +5,11 @@ true label; then, most important first, every enabled transformation proposes re
 for the word and the one that lowers that score most is kept, until the label flips, the
 fidelity budget (at most `max_word_ratio` of the words modified) or the query budget is spent.
 
-Learning: each transformation has a weight, (1 + wins) / (1 + uses + undone) over the rounds
-so far, that sets how many of its candidates are tried per word (the best one gets
-`per_transform`, the others in proportion). Edits in successful attacks raise it, edits the
-defense undid lower it, so the query budget moves to what gets through. Within one example,
+Learning: each transformation has a weight that sets how many of its candidates are tried
+per word (the best one gets `per_transform`, the others in proportion): over the rounds so
+far, (1 + helpful) / (1 + offered), how often its candidates lowered the defended target's
+score at all, times (1 + wins) / (1 + uses + undone), how often attacks using it succeeded
+rather than being undone by the defense. So the query budget moves to what gets through. Within one example,
 a second attempt gives the transformations the defense undid in the first a quarter weight.
 """
 
@@ -52,6 +53,9 @@ class OfflineAttacker:
         self._uses: Counter[str] = Counter()
         self._wins: Counter[str] = Counter()
         self._undone: Counter[str] = Counter()
+        self._offered: Counter[str] = Counter()
+        self._helpful: Counter[str] = Counter()
+        self._pending: list[tuple[str, bool]] = []  # (transform, helpful) this round
         self._pool: list[tuple[str, str, str]] = []
 
     @property
@@ -60,7 +64,8 @@ class OfflineAttacker:
 
     @property
     def weights(self) -> dict[str, float]:
-        return {n: (1 + self._wins[n]) / (1 + self._uses[n] + self._undone[n])
+        return {n: (1 + self._helpful[n]) / (1 + self._offered[n])
+                * (1 + self._wins[n]) / (1 + self._uses[n] + self._undone[n])
                 for n in self._transforms}
 
     async def propose(self, task: AttackTask, oracle: Oracle) -> Proposal:
@@ -96,6 +101,7 @@ class OfflineAttacker:
             result = await oracle.scores(texts)
             queries += len(texts)
             column = result.scores[:, label]
+            self._note(options, column, best_p)
             k = int(column.argmin())
             if float(column[k]) >= best_p:
                 continue
@@ -106,6 +112,14 @@ class OfflineAttacker:
                 break
         names = "+".join(sorted({e.transform for e in edits})) or "none"
         return Proposal(_join(tokens, current), names, queries)
+
+    def _note(self, options: Sequence[tuple[str, str]], column: Any, best_p: float) -> None:
+        """Which transformations offered a candidate here, and whether any of them helped;
+        counted in at `learn`, so weights only change between rounds."""
+        lowest: dict[str, float] = {}
+        for (name, _), score in zip(options, column, strict=True):
+            lowest[name] = min(lowest.get(name, 1.0), float(score))
+        self._pending.extend((name, score < best_p - 1e-9) for name, score in lowest.items())
 
     def _quotas(self, task: AttackTask) -> dict[str, int]:
         weights = self.weights
@@ -119,6 +133,10 @@ class OfflineAttacker:
                 for n, w in weights.items()}
 
     def learn(self, outcomes: Sequence[Outcome]) -> None:
+        for name, helped in self._pending:
+            self._offered[name] += 1
+            self._helpful[name] += helped
+        self._pending.clear()
         for out in outcomes:
             names = [n for n in out.instruction.split("+") if n in self._transforms]
             reverted = undone(out.original, out.adversarial, out.purified)
@@ -133,12 +151,15 @@ class OfflineAttacker:
     def snapshot(self) -> dict[str, Any]:
         return {"weights": {n: round(w, 4) for n, w in self.weights.items()},
                 "uses": dict(self._uses), "wins": dict(self._wins),
-                "undone": dict(self._undone), "pool": [list(p) for p in self._pool]}
+                "undone": dict(self._undone), "offered": dict(self._offered),
+                "helpful": dict(self._helpful), "pool": [list(p) for p in self._pool]}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         self._uses = Counter(state.get("uses", {}))
         self._wins = Counter(state.get("wins", {}))
         self._undone = Counter(state.get("undone", {}))
+        self._offered = Counter(state.get("offered", {}))
+        self._helpful = Counter(state.get("helpful", {}))
         self._pool = [(str(a), str(b), str(c)) for a, b, c in state.get("pool", [])]
 
 

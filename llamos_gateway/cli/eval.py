@@ -57,14 +57,15 @@ def _command() -> str:
     return "llamos " + shlex.join(sys.argv[1:])
 
 
-def _show(evaluation: Evaluation, files: Sequence[Path]) -> None:
+def _show(evaluation: Evaluation, files: Sequence[Path],
+          columns: Sequence[str] = TERMINAL_COLUMNS) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from llamos_gateway.evaluation.report import COLUMNS, table_rows
 
-    shown = [COLUMNS.index(c) for c in TERMINAL_COLUMNS]
-    table = Table(*TERMINAL_COLUMNS, title=f"{evaluation.target} on {evaluation.dataset}")
+    shown = [COLUMNS.index(c) for c in columns]
+    table = Table(*columns, title=f"{evaluation.target} on {evaluation.dataset}")
     for row in table_rows(evaluation):
         table.add_row(*(row[i] for i in shown))
     console = Console()
@@ -146,4 +147,4 @@ def promptattack(
                     instructions=split_list(instructions), strategies=split_list(strategy),
                     fidelity=FidelityFilter(max_word_modification_ratio=max_word_ratio))
     evaluation, files = asyncio.run(run_replay_job(settings, job))
-    _show(evaluation, files)
+    _show(evaluation, files, (*TERMINAL_COLUMNS[:-1], "fidelity pass"))

@@ -56,7 +56,7 @@ def report_dict(evaluation: Evaluation, command: str) -> dict[str, Any]:
 
 
 COLUMNS = ("recipe", "defense", "mode", "n", "clean acc", "clean acc purified", "attacked acc",
-           "ASR", "ASR cut", "avg queries", "avg words", "skipped", "defense calls",
+           "ASR", "ASR cut", "fidelity pass", "avg queries", "avg words", "skipped", "defense calls",
            "defense ms", "wall s", "queries/s")
 
 
@@ -66,6 +66,7 @@ def table_rows(evaluation: Evaluation) -> list[tuple[str, ...]]:
         rows.append((r.recipe, r.defense, r.mode, str(r.n), _pct(r.clean_accuracy),
                      _pct(r.clean_accuracy_purified), _pct(r.attacked_accuracy),
                      _pct(r.attack_success_rate), _pct(reduction(evaluation, r)),
+                     _pct(r.fidelity_pass_rate),
                      f"{r.avg_queries:.1f}", f"{r.avg_perturbed_words:.2f}", str(r.skipped),
                      str(r.defense_calls), f"{r.defense_latency_ms:.3f}", f"{r.wall_s:.1f}",
                      f"{r.queries_per_s:.0f}"))

@@ -29,7 +29,7 @@ from llamos_gateway.lexical.purifier import LexicalPurifier
 from llamos_gateway.observability import request_observers
 from llamos_gateway.purifier import PassthroughPurifier, Purifier
 from llamos_gateway.settings import ModelSpec, Settings
-from llamos_gateway.storage import Quota, RateLimiter
+from llamos_gateway.storage import Cache, Quota, RateLimiter
 from llamos_gateway.storage.caching_purifier import CachingPurifier
 from llamos_gateway.storage.state import open_shared_state
 from llamos_gateway.trace import RequestObserver, Trace
@@ -51,6 +51,7 @@ class Components:
     observers: list[RequestObserver] = field(default_factory=list)
     probes: dict[str, Probe] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    purifiers: dict[str, Purifier] = field(default_factory=dict)  # every backend built, by name
 
     @property
     def router(self) -> ModelRouter:
@@ -93,10 +94,13 @@ def _defense_route(settings: Settings, client: aiohttp.ClientSession, routes: di
     d = settings.defense
     if d.model is None:
         return None
-    if d.model in routes:
+    if d.model in routes and routes[d.model].path == "local":
         return routes[d.model]
-    spec = ModelSpec(model=d.model, api_base=d.api_base, api_key_env=d.api_key_env,
-                     timeout_s=d.timeout_s, max_retries=0)
+    # The agent retries on its own (defense.max_retries) with defense.timeout_s per attempt, so
+    # its upstream must not retry again underneath: an alias is rebuilt without retries.
+    base = settings.models.get(d.model) or ModelSpec(model=d.model, api_base=d.api_base,
+                                                     api_key_env=d.api_key_env)
+    spec = base.model_copy(update={"timeout_s": d.timeout_s, "max_retries": 0})
     return _route("defense", spec, settings, client, builtins)
 
 
@@ -129,14 +133,17 @@ def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.Clie
     return Route(alias, via_litellm, spec.model, spec.model.split("/", 1)[0], "litellm")
 
 
-def build_purifier(settings: Settings, router: ModelRouter, backend: str | None = None) -> Purifier:
-    """The purifier stack for a backend name (default: the configured one)."""
+def build_purifier(settings: Settings, router: ModelRouter, backend: str | None = None, *,
+                   lexical: LexicalPurifier | None = None) -> Purifier:
+    """The purifier stack for a backend name (default: the configured one). Pass `lexical` to
+    share one loaded lexicon between backends."""
     name = backend or settings.defense_backend
     d = settings.defense
     if name == "passthrough":
         return PassthroughPurifier()
+    screen = lexical or LexicalPurifier(screen_threshold=d.screen_threshold)
     if name == "lexical":
-        return LexicalPurifier(screen_threshold=d.screen_threshold)
+        return screen
     if name in ("llamos", "tiered"):
         agent = SegmentingPurifier(_agent(settings, router), max_chars=d.max_chars,
                                    mode=d.long_text, concurrency=d.concurrency)
@@ -144,9 +151,27 @@ def build_purifier(settings: Settings, router: ModelRouter, backend: str | None 
             return agent
         from llamos_gateway.tiered import TieredPurifier
 
-        return TieredPurifier(screen=LexicalPurifier(screen_threshold=d.screen_threshold),
-                              agent=agent, always=d.tiered_always)
+        return TieredPurifier(screen=screen, agent=agent, always=d.tiered_always)
     raise ConfigError(f"defense.backend: unknown backend '{name}'")
+
+
+def _backends(settings: Settings, router: ModelRouter, cache: Cache) -> dict[str, Purifier]:
+    """Every backend this configuration can run (the agent ones only with a defense model),
+    sharing one lexicon, each behind the purification cache when it is on."""
+    lexical = LexicalPurifier(screen_threshold=settings.defense.screen_threshold)
+    names = ["passthrough", "lexical", *(["llamos", "tiered"] if router.defense else [])]
+    if settings.defense_backend not in names:
+        names.append(settings.defense_backend)  # fails below with the reason
+    out: dict[str, Purifier] = {}
+    for name in names:
+        out[name] = _cached(settings, build_purifier(settings, router, name, lexical=lexical), cache)
+    return out
+
+
+def _cached(settings: Settings, purifier: Purifier, cache: Cache) -> Purifier:
+    if settings.cache.enabled and purifier.name != "passthrough":
+        return CachingPurifier(purifier, cache)
+    return purifier
 
 
 def _agent(settings: Settings, router: ModelRouter) -> LLMPurifier:
@@ -160,7 +185,9 @@ def _agent(settings: Settings, router: ModelRouter) -> LLMPurifier:
                        task=d.task, limits=DriftLimits(max_edit_ratio=d.max_edit_ratio,
                                                        max_length_ratio=d.max_length_ratio),
                        timeout_s=d.timeout_s, max_retries=d.max_retries,
-                       idempotence_check=d.idempotence_check)
+                       idempotence_check=d.idempotence_check,
+                       # a rewrite the guards reject is a defense failure under fail-closed
+                       drift_policy="reject" if d.fail_policy == "closed" else "forward")
 
 
 def _probe_http(client: aiohttp.ClientSession, base: str) -> Probe:
@@ -188,10 +215,13 @@ async def open_components(settings: Settings, *, purifier: Purifier | None = Non
         router = build_router(settings, client)
         for upstream in router.upstreams():
             stack.push_async_callback(upstream.aclose)
-        chosen = purifier or build_purifier(settings, router)
         state = await stack.enter_async_context(open_shared_state(settings))
-        if settings.cache.enabled and chosen.name != "passthrough":
-            chosen = CachingPurifier(chosen, state.cache)
+        if purifier is not None:  # tests and benchmarks bring their own
+            chosen = _cached(settings, purifier, state.cache)
+            backends = {purifier.name: chosen}
+        else:
+            backends = _backends(settings, router, state.cache)
+            chosen = backends[settings.defense_backend]
         defense = Defense(chosen, roles=settings.defense.roles,
                           purify_embeddings=settings.defense.purify_embeddings,
                           fail_policy=settings.defense.fail_policy,
@@ -212,4 +242,4 @@ async def open_components(settings: Settings, *, purifier: Purifier | None = Non
         observers += stack.enter_context(request_observers(settings, info))
         yield Components(settings=settings, gateway=gateway, observers=observers,
                          auth=Authenticator(settings.auth.api_keys, quota), purifier=chosen,
-                         probes=probes, info=info)
+                         probes=probes, info=info, purifiers=backends)

@@ -103,7 +103,7 @@ async def test_fail_closed_is_a_503(client: Client, fake_upstream: FakeOpenAI) -
     ({"texts": "one"}, "texts"),
     ({"texts": ["x"], "task": "poetry"}, "task"),
     ({"texts": ["x"], "surprise": 1}, "surprise"),
-    ({"texts": ["x"], "backend": "tiered"}, "backend"),
+    ({"texts": ["x"], "backend": "bogus"}, "backend"),
 ])
 async def test_bad_requests_are_openai_errors(client: Client, body: dict[str, Any],
                                               param: str) -> None:
@@ -112,6 +112,20 @@ async def test_bad_requests_are_openai_errors(client: Client, body: dict[str, An
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error" and error["param"] == param
+
+
+async def test_every_configured_backend_is_served(client: Client,
+                                                  fake_upstream: FakeOpenAI) -> None:
+    http = await client()
+    # the tiered screen flags the look-alikes and asks the agent, which confirms the repair
+    fake_upstream.enqueue(Reply(content='{"purified": "the film is good", "changed": false}'))
+    for backend in ("lexical", "passthrough", "tiered"):
+        response = await http.post(PURIFY, json={"texts": ["the film is g\u043e\u043ed"],
+                                                 "backend": backend})
+        assert response.status_code == 200, (backend, response.text)
+        purified = response.json()["results"][0]["purified"]
+        assert purified == ("the film is g\u043e\u043ed" if backend == "passthrough"
+                            else "the film is good"), backend
 
 
 async def test_task_header_is_used_and_checked(client: Client, fake_upstream: FakeOpenAI) -> None:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TextIO
 
+import orjson
 import typer
 
 from llamos_gateway.cli._common import ConfigOption
@@ -103,15 +104,15 @@ async def _flush(purifier: Purifier, batch: list[tuple[int, str]], sink: TextIO,
         rows = [await _one(purifier, *batch[0], task)]
     else:
         rows = list(await asyncio.gather(*(_one(purifier, n, line, task) for n, line in batch)))
-    sink.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    sink.write(b"".join(orjson.dumps(row) + b"\n" for row in rows).decode())
     sink.flush()
 
 
 async def _one(purifier: Purifier, number: int, line: str, task: str | None) -> dict[str, Any]:
     try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return {"error": f"not JSON: {exc.msg}", "line": number}
+        row = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return {"error": f"not JSON: {exc}", "line": number}
     if not isinstance(row, dict) or not isinstance(row.get("text"), str):
         return {"error": "expected an object with a string `text` field", "line": number}
     hint = row.get("task") if isinstance(row.get("task"), str) else task

@@ -96,7 +96,7 @@ class RedisCache:
                 self.stats.errors += 1
                 break  # degraded: compute without the shared lock
             if won:
-                return await self._lead(key, lock, token, compute), False
+                return await self._lead(key, lock, token, compute)
             self.stats.waits += 1
             value = await self._wait(key, lock, deadline)
             if value is not None:
@@ -106,11 +106,14 @@ class RedisCache:
         return value, False
 
     async def _lead(self, key: str, lock: str, token: str,
-                    compute: Callable[[], Awaitable[bytes]]) -> bytes:
+                    compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, bool]:
         name = self._client.key("cache", key)
         try:
             cached = await self.get(key)  # a leader may have finished between our GET and SET NX
-            value = cached if cached is not None else await compute()
+            if cached is not None:
+                await self._release(lock, token)
+                return cached, True
+            value = await compute()
         except BaseException:
             await self._release(lock, token)
             raise
@@ -125,7 +128,7 @@ class RedisCache:
             await self._client.run(store_and_release)
         except StoreUnavailable:
             self.stats.errors += 1
-        return value
+        return value, False
 
     async def _release(self, lock: str, token: str) -> None:
         try:

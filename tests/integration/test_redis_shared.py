@@ -247,3 +247,25 @@ async def test_two_gateway_processes_share_one_redis(tmp_path: Path, shared_pref
     assert (first.headers["x-llamos-cache"], second.headers["x-llamos-cache"]) == ("miss", "hit")
     assert second.json()["choices"][0]["message"]["content"] == CLEAN.replace("warm", "cold")
     assert limited == [200, 200, 200, 429]
+
+
+@pytest.mark.slow
+async def test_serve_with_two_workers_calls_the_defense_once(
+        tmp_path: Path, shared_prefix: str, defense_llm: tuple[FakeOpenAI, str]) -> None:
+    fake, url = defense_llm
+    config = {
+        "models": {"defender": {"model": "openai/defense-model", "api_base": url,
+                                "max_retries": 0}},
+        "defense": {"backend": "llamos", "model": "defender", "timeout_s": 10.0,
+                    "max_retries": 0},
+        "redis": {"url": SHARED_URL, "key_prefix": shared_prefix},
+    }
+    fake.enqueue(Reply(content=json.dumps({"purified": CLEAN, "changed": True}), delay_s=0.5))
+    with GatewayProcess(config, tmp_path, name="workers", workers=2) as gw:
+        async with httpx.AsyncClient(timeout=30) as client:
+            replies = await asyncio.gather(*(
+                client.post(f"{gw.url}{CHAT}", json=chat(ADV, "local/echo")) for _ in range(8)))
+    assert [r.status_code for r in replies] == [200] * 8
+    assert {r.json()["choices"][0]["message"]["content"] for r in replies} == {CLEAN}
+    assert defense_calls(fake) == 1
+    assert [r.headers["x-llamos-cache"] for r in replies].count("miss") == 1

@@ -80,14 +80,25 @@ def build_defender(config: ArenaConfig, settings: Settings, router: ModelRouter,
     """The defender and the version of the prompts it reads (None for prompt-free backends)."""
     if config.defense == "none":
         return StaticDefender(PassthroughPurifier()), None
-    if config.defense == "llamos":
-        build, prompts = agent_factory(settings, router)
-        return ExampleLearningDefender(build, prompts, task=task, cap=config.defender_pool), \
-            prompts.version
-    from llamos_gateway.wiring import build_purifier
+    if config.defense == "lexical":
+        from llamos_gateway.wiring import build_purifier
 
-    return MissedEditsDefender(build_purifier(settings, router, config.defense),
-                               cap=max(config.defender_pool, 64)), None
+        return MissedEditsDefender(build_purifier(settings, router, "lexical"),
+                                   cap=max(config.defender_pool, 64)), None
+    build, prompts = agent_factory(settings, router)
+    if config.defense == "tiered":  # the lexical screen stays; the agent behind it learns
+        from llamos_gateway.lexical.purifier import LexicalPurifier
+        from llamos_gateway.tiered import TieredPurifier
+
+        screen = LexicalPurifier(screen_threshold=settings.defense.screen_threshold)
+        agent = build
+
+        def build(prompts: PromptSet) -> Purifier:
+            return TieredPurifier(screen=screen, agent=agent(prompts),
+                                  always=settings.defense.tiered_always)
+
+    return ExampleLearningDefender(build, prompts, task=task, cap=config.defender_pool), \
+        prompts.version
 
 
 async def build_attacker(config: ArenaConfig, router: ModelRouter) -> tuple[Attacker, str | None]:

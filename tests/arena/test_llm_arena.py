@@ -18,11 +18,12 @@ from llamos_gateway.arena.config import ArenaConfig
 from llamos_gateway.arena.engine import Arena, RoundPlan
 from llamos_gateway.arena.judge import ClassificationJudge
 from llamos_gateway.arena.llm_attacker import LLMAttacker
+from llamos_gateway.arena.roles import Lesson
 from llamos_gateway.arena.setup import build_defender
 from llamos_gateway.arena.store import RunStore
 from llamos_gateway.evaluation.datasets import Example
 from llamos_gateway.evaluation.protocols import LabelScores, TextInput, as_text
-from llamos_gateway.purifier import PassthroughPurifier
+from llamos_gateway.purifier import PassthroughPurifier, PurifyRequest
 from llamos_gateway.settings import PROMPTS_DIR, load_settings
 from llamos_gateway.wiring import open_components
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -120,3 +121,18 @@ async def test_attacker_feedback_and_defender_pool_grow(
     assert [(t["round"], t["attempt"], t["verdict"]) for t in transcript] == [
         (1, 1, "label_kept"), (1, 2, "success"), (2, 1, "label_kept"), (2, 2, "success")]
     assert transcript[2]["purified"] == CLEAN
+
+
+async def test_tiered_defender_keeps_its_screen_and_grows_the_agent_pool(
+        fake_upstream: FakeOpenAI, fake_url: str, tmp_path: Path) -> None:
+    settings = load_settings(models={"fake": {"model": "openai/fake-model", "api_base": fake_url}},
+                             defense={"model": "fake", "max_retries": 0})
+    config = ArenaConfig(defense="tiered", output_dir=tmp_path, defender_pool=1)
+    async with open_components(settings, purifier=PassthroughPurifier()) as components:
+        defender, _ = build_defender(config, settings, components.router, "sentiment")
+        assert defender.name == "tiered"
+        defender.learn([Lesson(CLEAN, FOOLS, FOOLS, "C1"), Lesson(CLEAN, LATER, LATER, "C1")])
+        assert defender.pool == (LATER,)  # capped, most recent kept
+        result = await defender.purify(PurifyRequest(CLEAN, task="sentiment"))
+    assert result.purified == CLEAN and not result.agent_called
+    assert fake_upstream.bodies == []  # clean text passed the screen: no agent call

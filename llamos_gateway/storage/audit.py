@@ -2,7 +2,8 @@
 
 `AuditTrail` is a `RequestObserver`: `observe` builds the record from the finished trace and
 puts it in a bounded buffer (never blocks, never raises); a background task writes the
-buffer to the sink (a Redis stream, or memory) and to the optional JSONL mirror. While the
+buffer to the sink (a Redis stream, or memory) and to the optional JSONL mirror, in batches
+(it waits up to 50 ms for more records; `GET /v1/audit` flushes first). While the
 sink is down records wait in the buffer; past `buffer_max` the oldest are dropped and
 counted. With `store_text: false` texts are replaced by their SHA-256 and edits keep only
 their offsets and rule.
@@ -30,6 +31,7 @@ from llamos_gateway.trace import Trace
 log = logging.getLogger(__name__)
 
 _BATCH = 256
+_LINGER_S = 0.05
 
 
 class AuditText(BaseModel):
@@ -164,6 +166,8 @@ class AuditTrail:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            if len(self._buffer) < _BATCH:
+                await asyncio.sleep(_LINGER_S)  # gather a batch: one pipeline, not one per request
             self._wake.clear()
             try:
                 await self.flush()

@@ -8,8 +8,12 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from llamos_gateway.arena.report import HEADERS, cells
+from llamos_gateway.arena.report import cells
 from llamos_gateway.arena.roles import RoundRecord
+
+# Short enough for an 80-column terminal; arena.md spells them out.
+HEADERS = ("round", "ASR", "robust", "fidelity", "clean chg", "atk pool", "def pool",
+           "def calls", "queries")
 
 
 class LiveTable:
@@ -45,3 +49,4 @@ class LiveTable:
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._live.__exit__(et, e, tb)
+        self._live.console.line()

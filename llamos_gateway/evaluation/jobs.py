@@ -108,9 +108,10 @@ async def run_attack_job(settings: Settings, job: AttackJob,
     _check_modes(job.modes)
     options = EvalOptions(recipes=job.recipes, modes=job.modes, seed=job.data.seed,
                           query_budget=job.query_budget, concurrency=settings.defense.concurrency)
-    if job.workers > 1:
+    workers = min(job.workers, job.data.limit or job.workers)
+    if workers > 1:
         setup = partial(attack_setup, settings, job)
-        evaluation = await asyncio.to_thread(evaluate_in_processes, setup, options, job.workers)
+        evaluation = await asyncio.to_thread(evaluate_in_processes, setup, options, workers)
     else:
         async with attack_setup(settings, job) as (dataset, target, defenses):
             evaluation = await evaluate(dataset, target, defenses, options, progress)

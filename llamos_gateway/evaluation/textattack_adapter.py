@@ -171,12 +171,19 @@ _TA_CJK = re.compile("[\u4e00-\u9fff]")
 _TA_EDGES = "'-_*@"
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _token_words(token: str) -> tuple[str, ...]:
+    found = (w.strip(_TA_EDGES) for w in _TA_WORD.findall(token.strip(_TA_EDGES)))
+    return tuple(w for w in found if w)
+
+
 def _words_from_text(text: str) -> tuple[str, ...]:
-    """TextAttack's `words_from_text` without a word list, with its patterns compiled once."""
+    """TextAttack's `words_from_text` without a word list: patterns compiled once, and each
+    whitespace token split once (a candidate differs from its sentence in one word)."""
     words: list[str] = []
     for token in text.split():
-        words.extend(w.strip(_TA_EDGES) for w in _TA_WORD.findall(token.strip(_TA_EDGES)))
-    return tuple(w for w in words if w)
+        words.extend(_token_words(token))
+    return tuple(words)
 
 
 def _memoize_tokenizer() -> None:
@@ -191,12 +198,13 @@ def _memoize_tokenizer() -> None:
     original = attacked_text.words_from_text
     if getattr(original, "memoized", False):
         return
-    cached = functools.lru_cache(maxsize=1 << 17)(_words_from_text)
+    @functools.lru_cache(maxsize=1 << 17)
+    def cached(text: str) -> tuple[str, ...] | None:
+        return None if _TA_CJK.search(text) else _words_from_text(text)
 
     def words_from_text(text: str, words_to_ignore: list[str] | None = None) -> list[str]:
-        if words_to_ignore or _TA_CJK.search(text):
-            return list(original(text, words_to_ignore or []))
-        return list(cached(text))
+        words = None if words_to_ignore else cached(text)
+        return list(words) if words is not None else list(original(text, words_to_ignore or []))
 
     words_from_text.memoized = True  # type: ignore[attr-defined]
     attacked_text.words_from_text = words_from_text

@@ -1,19 +1,35 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from llamos_gateway.errors import InvalidRequest
-from llamos_gateway.evaluation.datasets import bundled_task
-from llamos_gateway.evaluation.parallel import split
+from llamos_gateway.evaluation.datasets import Dataset, bundled_task
+from llamos_gateway.evaluation.local_model import LocalSentimentClassifier
+from llamos_gateway.evaluation.parallel import merge, shard
+from llamos_gateway.evaluation.runner import EvalOptions, evaluate
 from llamos_gateway.evaluation.session import TargetSpec, open_session, parse_defenses
 from llamos_gateway.settings import Settings
+from tests.evaluation.conftest import RestoringPurifier, right_answers
 
 
-def test_split_balances_recipes_over_workers() -> None:
-    groups = split(("deepwordbug", "pruthi", "homoglyph", "invisible"), 2)
-    assert sorted(r for g in groups for r in g) == ["deepwordbug", "homoglyph", "invisible", "pruthi"]
-    assert ("pruthi",) in groups  # the heaviest recipe gets a worker of its own
-    assert split(("deepwordbug",), 4) == [("deepwordbug",)]
+@pytest.mark.slow
+async def test_shards_merge_to_the_single_process_numbers(
+        classifier: LocalSentimentClassifier, sst2: Dataset, restorer: RestoringPurifier) -> None:
+    data = right_answers(classifier, sst2, 5, skip=20)
+    data = replace(data, examples=(*data.examples, sst2.examples[1]))  # plus one it gets wrong
+    options = EvalOptions(recipes=("deepwordbug",), seed=3)
+    whole = await evaluate(data, classifier, {"restore": restorer}, options)
+    parts = [await evaluate(shard(data, i, 2), classifier, {"restore": restorer}, options)
+             for i in range(2)]
+    merged = merge(parts, wall_s=1.0)
+    assert merged.n == whole.n == 6 and merged.clean_accuracy == pytest.approx(whole.clean_accuracy)
+    for a, b in zip(merged.runs, whole.runs, strict=True):
+        assert (a.recipe, a.defense, a.mode) == (b.recipe, b.defense, b.mode)
+        assert (a.succeeded, a.failed, a.skipped, a.queries) == (b.succeeded, b.failed, b.skipped,
+                                                                b.queries)
+        assert sorted(o.adversarial for o in a.examples) == sorted(o.adversarial for o in b.examples)
 
 
 def test_parse_defenses() -> None:

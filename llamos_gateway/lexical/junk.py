@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-_HANDLE = re.compile(r"\s*(?<![\w@])@([a-z0-9]{3,12})\b", re.IGNORECASE)
+_HANDLE = re.compile(r"(?<![\w@])@([a-z0-9]{3,12})\b", re.IGNORECASE)
 _PIECE = re.compile(
     r"\.\.\.|…"
     r"|[:;=8][-'^]?(?:[()\[\]dDpPoO3/\\|*]|\(-\))+"
@@ -77,14 +77,17 @@ def _plain_end(text: str) -> bool:
 def _handles(text: str, is_word: Callable[[str], bool]) -> list[tuple[int, int]]:
     """Spans of random-looking handles followed by nothing but punctuation and space."""
     spans: list[tuple[int, int]] = []
+    if "@" not in text:
+        return spans
     end = len(text)
     for match in reversed(list(_HANDLE.finditer(text))):
         if any(char.isalnum() for char in text[match.end():end]):
             break
         if not _random(match.group(1), is_word):
             break
-        spans.append((match.start(), match.end()))
-        end = match.start()
+        start = len(text[:match.start()].rstrip())  # with the spaces before it
+        spans.append((start, match.end()))
+        end = start
     return spans
 
 

@@ -20,6 +20,7 @@ _NUMBERISH = re.compile(
     re.IGNORECASE,
 )
 _MAX_VARIANTS = 32
+_MAX_LENGTH = 30
 # With fewer than two letters left (`7h3`, `h45`) the token says little: only a very
 # common word is taken (`the`, `has`), so `mi5` or `b12` stay what they are.
 _COMMON = 5e7
@@ -27,7 +28,7 @@ _COMMON = 5e7
 
 def candidates(token: str) -> list[str]:
     """Every letter spelling of `token` (lowercased), or [] when it is no leet word."""
-    if len(token) < 3 or _NUMBERISH.match(token):
+    if not 3 <= len(token) <= _MAX_LENGTH or _NUMBERISH.match(token):
         return []
     if not any(char.isalpha() for char in token) or not any(c in LEET for c in token):
         return []

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 _RUN = re.compile(r"([a-z])\1{2,}", re.IGNORECASE)
 _MAX_RUNS = 4
+_MAX_LENGTH = 64
 # `ahhhh` and `sooo` are interjections as often as they are attacks: keep short results out.
 _MIN_LENGTH = 3
 
@@ -18,6 +19,8 @@ def has_run(word: str) -> bool:
 
 def collapse(word: str, count: Callable[[str], int], is_word: Callable[[str], bool]) -> str | None:
     """The most frequent word obtained by cutting each run to one or two letters."""
+    if len(word) > _MAX_LENGTH:
+        return None
     runs = list(_RUN.finditer(word))
     if not runs or len(runs) > _MAX_RUNS:
         return None

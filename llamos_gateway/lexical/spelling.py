@@ -48,6 +48,7 @@ class SpellingModel:
     margin: float = 0.0
     ambiguity: float = 0.5
     min_length: int = 3
+    max_length: int = 30  # longer "words" are no slips (and their edit sets would be huge)
     # Keeping an unknown word gets less likely with its length: a random long string is
     # seldom one edit away from a frequent word unless it is a slip of that word.
     length_penalty: float = 2.5
@@ -91,7 +92,7 @@ class Speller:
 
     def candidates(self, word: str, left: str | None, right: str | None) -> list[Correction]:
         """Scored candidates, best first (empty when the word is too short or has none)."""
-        if len(word) < self._model.min_length:
+        if not self._model.min_length <= len(word) <= self._model.max_length:
             return []
         model = self._model
         keep = self._keep_score(left, right) - model.length_penalty * min(

@@ -109,3 +109,12 @@ _TEXTS = st.one_of(
 def test_purifying_twice_equals_purifying_once(purifier: LexicalPurifier, text: str) -> None:
     once = purifier.purify_text(text).purified
     assert purifier.purify_text(once).purified == once
+
+
+@pytest.mark.parametrize("text", ["a" * 20_000, " " * 20_000, " " * 20_000 + "@a1b2c3",
+                                  "@a1 " * 2_000, "(" * 10_000, "x/" * 10_000])
+def test_degenerate_inputs_stay_cheap_and_safe(purifier: LexicalPurifier, text: str) -> None:
+    # these once took quadratic time or exhausted memory (edit sets of a 20k-letter "word")
+    result = purifier.purify_text(text)
+    assert len(result.purified) <= len(text)
+    assert purifier.purify_text(result.purified).purified == result.purified

@@ -63,6 +63,9 @@ async def open_session(settings: Settings, spec: TargetSpec, task: TaskSpec,
     if via == "local" and spec.model != MODEL_NAME:
         raise InvalidRequest(f"only {MODEL_NAME} runs without the gateway; use --via gateway "
                              "or --via URL", param="via")
+    if via == "local" and task.labels != LocalSentimentClassifier.labels:
+        raise InvalidRequest(f"{MODEL_NAME} answers negative/positive; the dataset's labels are "
+                             f"{', '.join(task.labels)}", param="target")
     if via not in ("local", "gateway") and not via.startswith(("http://", "https://")):
         raise InvalidRequest(f"--via must be local, gateway or an http(s) URL, not {via!r}",
                              param="via")

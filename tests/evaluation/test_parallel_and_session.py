@@ -50,6 +50,10 @@ async def test_only_the_local_model_runs_without_the_gateway() -> None:
         async with open_session(Settings(), TargetSpec("gpt-4o-mini", via="local"),
                                 bundled_task("sst2"), ()):
             pass
+    with pytest.raises(InvalidRequest, match="answers negative/positive"):
+        async with open_session(Settings(), TargetSpec("local/sst2-sentiment"),
+                                bundled_task("rte"), ()):
+            pass
     with pytest.raises(InvalidRequest, match="--via must be"):
         async with open_session(Settings(), TargetSpec("gpt-4o-mini", via="ftp://x"),
                                 bundled_task("sst2"), ()):

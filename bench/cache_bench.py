@@ -1,7 +1,7 @@
 """Cache benchmark: what a purification-cache hit costs, measured in one run against the same
 fast fake upstream as the core benchmark.
 
-    .venv/bin/python bench/cache_bench.py            # full run (about 4 minutes)
+    .venv/bin/python bench/cache_bench.py            # full run (about 5 minutes)
     .venv/bin/python bench/cache_bench.py --quick    # one short run per cell
 
 Targets (issue 5): at concurrency 1, the cache-hit path adds <= 1 ms p50 over the passthrough

@@ -8,6 +8,7 @@ emoticons, stray punctuation). Clean text comes back byte for byte.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable
@@ -34,6 +35,9 @@ _STOPWORDS = frozenset(
     "their not no so if than then too very can will would should could do does did have has "
     "had n't 's".split())
 _SPELLING_ROUNDS = 3
+# Texts longer than this are purified in a worker thread, off the event loop; shorter ones
+# take well under a millisecond, less than the hop to a thread would cost.
+_INLINE_MAX_CHARS = 2000
 
 
 # Plain ASCII words, and letters next to digits or leet symbols (those take the full path).
@@ -61,7 +65,11 @@ class LexicalPurifier:
 
     async def purify(self, request: PurifyRequest) -> PurifyResult:
         started = time.perf_counter()
-        return self.purify_text(request.text).with_timing(started)
+        if len(request.text) > _INLINE_MAX_CHARS:
+            result = await asyncio.to_thread(self.purify_text, request.text)
+        else:
+            result = self.purify_text(request.text)
+        return result.with_timing(started)
 
     def purify_text(self, text: str) -> PurifyResult:
         norm = normalise(text)

@@ -118,3 +118,9 @@ def test_degenerate_inputs_stay_cheap_and_safe(purifier: LexicalPurifier, text: 
     result = purifier.purify_text(text)
     assert len(result.purified) <= len(text)
     assert purifier.purify_text(result.purified).purified == result.purified
+
+
+async def test_long_texts_are_purified_off_the_event_loop(purifier: LexicalPurifier) -> None:
+    text = "a sometimes tedious flim . " * 200
+    result = await purifier.purify(PurifyRequest(text=text))
+    assert result.purified == text.replace("flim", "film")

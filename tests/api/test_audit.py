@@ -17,6 +17,7 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.purifiers import MarkPurifier
 from tests.storage.redis_helpers import (
     SHARED_URL,
+    clear_of_window_edge,
     delete_prefix,
     shared_redis_available,
     unique_prefix,
@@ -141,6 +142,7 @@ async def test_rate_limit_is_a_429_envelope_with_retry_after(
         store: dict[str, Any]) -> None:
     keys = {"api_keys": [{"key": "sk-user", "id": "team-a", "requests_per_minute": 2}]}
     async with gateway(settings_for(auth=keys, redis=store)) as client:
+        await clear_of_window_edge()
         statuses = [(await client.post(CHAT, json=chat("hi"), headers=USER)).status_code
                     for _ in range(2)]
         refused = await client.post(CHAT, json=chat("hi"), headers=USER)

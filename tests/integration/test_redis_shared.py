@@ -33,6 +33,7 @@ from tests.integration.gateway_process import GatewayProcess
 from tests.storage.redis_helpers import (
     SHARED_URL,
     OwnRedis,
+    clear_of_window_edge,
     delete_prefix,
     shared_redis_available,
     unique_prefix,
@@ -101,6 +102,7 @@ async def test_rate_limit_across_two_gateways(settings_for: Callable[..., Settin
                                                 "requests_per_minute": 3}]})
     key = {"authorization": "Bearer sk-a"}
     async with gateway(settings, SlowPurifier(0)) as a, gateway(settings, SlowPurifier(0)) as b:
+        await clear_of_window_edge()
         statuses = [(await gw.post(CHAT, json=chat("hi"), headers=key)).status_code
                     for gw in (a, b, a, b)]
     assert statuses == [200, 200, 200, 429]
@@ -239,6 +241,7 @@ async def test_two_gateway_processes_share_one_redis(tmp_path: Path, shared_pref
             first = await ask(a, ADV.replace("warm", "cold"))
             second = await ask(b, ADV.replace("warm", "cold"))
             assert defense_calls(fake) == 2
+            await clear_of_window_edge()
             limited = [(await ask(gw, "hello", "sk-limited", "off")).status_code
                        for gw in (a, b, a, b)]
     assert [r.status_code for r in together] == [200, 200]

@@ -87,3 +87,13 @@ class OwnRedis:
             self._process.terminate()
             self._process.wait(timeout=10)
         self._process = None
+
+
+async def clear_of_window_edge(margin_s: float = 3.0) -> None:
+    """Rate limits use one-minute windows: a test that counts requests must not straddle two.
+    Waits for the next window when fewer than `margin_s` seconds of this one are left."""
+    import asyncio
+
+    left = 60 - time.time() % 60
+    if left < margin_s:
+        await asyncio.sleep(left + 0.05)

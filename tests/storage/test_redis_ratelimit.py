@@ -7,7 +7,7 @@ from llamos_gateway.settings import RedisSettings
 from llamos_gateway.storage import Quota
 from llamos_gateway.storage.redis_client import RedisClient
 from llamos_gateway.storage.redis_ratelimit import RedisRateLimiter
-from tests.storage.redis_helpers import dead_url
+from tests.storage.redis_helpers import clear_of_window_edge, dead_url
 
 pytestmark = pytest.mark.redis
 
@@ -17,6 +17,7 @@ async def test_requests_per_minute_shared_by_two_workers(redis_settings: RedisSe
     try:
         limiter_a, limiter_b = RedisRateLimiter(a), RedisRateLimiter(b)
         quota = Quota(requests_per_minute=3)
+        await clear_of_window_edge()
         await limiter_a.acquire("team", tokens=1, quota=quota)
         await limiter_b.acquire("team", tokens=1, quota=quota)
         await limiter_a.acquire("team", tokens=1, quota=quota)
@@ -34,6 +35,7 @@ async def test_requests_per_minute_shared_by_two_workers(redis_settings: RedisSe
 async def test_tokens_per_minute(redis_client: RedisClient) -> None:
     limiter = RedisRateLimiter(redis_client)
     quota = Quota(tokens_per_minute=100)
+    await clear_of_window_edge()
     await limiter.acquire("k", tokens=70, quota=quota)
     with pytest.raises(RateLimited) as refused:
         await limiter.acquire("k", tokens=40, quota=quota)

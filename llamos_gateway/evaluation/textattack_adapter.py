@@ -307,13 +307,14 @@ class AttackRunner:
         original, perturbed = result.original_result, result.perturbed_result
         status = ("skipped" if isinstance(result, SkippedAttackResult)
                   else "failed" if isinstance(result, FailedAttackResult) else "succeeded")
-        adversarial = perturbed.attacked_text if status == "succeeded" else original.attacked_text
-        adversarial_input = _as_input(adversarial)
+        # A failed attack leaves the example as it was: report the original text and prediction.
+        final = perturbed if status == "succeeded" else original
+        adversarial_input = _as_input(final.attacked_text)
         return AttackRecord(
             idx=example.idx, label=example.label, original=example.input,
             adversarial=adversarial_input,
             status=status, original_prediction=_label(original.output, self._n_labels),
-            adversarial_prediction=_label(perturbed.output, self._n_labels),
+            adversarial_prediction=_label(final.output, self._n_labels),
             queries=int(perturbed.num_queries),
             perturbed_words=(changed_words(as_text(example.input), as_text(adversarial_input))
                              if status == "succeeded" else 0),

@@ -123,11 +123,12 @@ class LexicalPurifier:
             counts["unknown"] = len(unknown)
             return words, counts
         misses: dict[int, bool] = {}
+        fixed: set[int] = set()
         for _ in range(_SPELLING_ROUNDS):
-            if not self._spell_round(text, words, unknown, misses):
+            if not self._spell_round(text, words, unknown, misses, fixed):
                 break
-        left = [i for i in unknown if words[i].rule is None]
-        counts["spelling"] = len(unknown) - len(left)
+        left = [i for i in unknown if i not in fixed]
+        counts["spelling"] = len(fixed)
         counts["near_miss"] = sum(misses.get(i, False) for i in left)
         counts["unknown"] = len(left)
         return words, counts
@@ -153,22 +154,26 @@ class LexicalPurifier:
     def _repairable(self, word: _Word, text: str) -> bool:
         form = word.form
         known = self._lexicon.is_known
-        return (word.rule is None and not word.token.after_apostrophe and form.isascii()
+        # a folded look-alike word may still hold a slip: repair it now, not on a second pass
+        return (word.rule in (None, "homoglyph") and not word.token.after_apostrophe
+                and form.isascii()
                 and form.isalpha() and form.islower() and not known(form)
                 and not _bracketed_initial(text, word.token.start, form, known))
 
     def _spell_round(self, text: str, words: list[_Word], unknown: list[int],
-                     misses: dict[int, bool]) -> bool:
+                     misses: dict[int, bool], fixed: set[int]) -> bool:
         changed = False
         for i in unknown:
-            if words[i].rule is not None:
+            if i in fixed:
                 continue
             left = _neighbour(text, words, i, -1)
             right = _neighbour(text, words, i, 1)
             verdict = self._speller.assess(words[i].form, left, right)
             misses[i] = verdict.near_miss
             if verdict.fix is not None:
-                words[i] = _Word(words[i].token, verdict.fix.word, "spelling")
+                rule = "spelling" if words[i].rule is None else f"{words[i].rule}+spelling"
+                words[i] = _Word(words[i].token, verdict.fix.word, rule)
+                fixed.add(i)
                 changed = True
         return changed
 

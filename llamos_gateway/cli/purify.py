@@ -24,7 +24,7 @@ from llamos_gateway.settings import Settings, load_settings
 
 BACKENDS = ("lexical", "llamos", "tiered", "passthrough")
 DefenseOption = Annotated[str | None, typer.Option(
-    "--defense", help="lexical, llamos, tiered or passthrough [default: defense.backend]")]
+    "--defense", help="lexical, llamos, tiered or passthrough (default: defense.backend)")]
 
 
 def register(app: typer.Typer) -> None:

@@ -51,6 +51,13 @@ class TieredPurifier:
         self._agent_calls = 0
 
     @property
+    def cache_identity(self) -> str:
+        """Screen, agent (model, prompt version, guards) and policy: a change in any of them must
+        not be answered from entries the old configuration cached."""
+        agent = getattr(self.agent, "cache_identity", self.agent.name)
+        return f"tiered|always={self.always}|{self.screen.cache_identity}|{agent}"
+
+    @property
     def stats(self) -> TieredStats:
         return TieredStats(self._screened, self._agent_calls)
 

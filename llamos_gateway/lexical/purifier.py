@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from llamos_gateway import __version__
 from llamos_gateway.lexical import homoglyphs, junk, leetspeak, repeats
-from llamos_gateway.lexical.lexicon import Lexicon
+from llamos_gateway.lexical.lexicon import FORMAT_VERSION, Lexicon
 from llamos_gateway.lexical.screening import Signals, screen
 from llamos_gateway.lexical.spelling import Speller, SpellingModel
 from llamos_gateway.lexical.tokens import Token, adjacent, tokenize
@@ -62,6 +63,12 @@ class LexicalPurifier:
         self._lexicon = lexicon or Lexicon(cache_dir=cache_dir, use_cache=use_cache)
         self._speller = Speller(self._lexicon, spelling)
         self.screen_threshold = screen_threshold
+
+    @property
+    def cache_identity(self) -> str:
+        """What decides the result besides the text (for `CachingPurifier` keys). The code's
+        version and the lexicon format, not file times: replicas must share cache entries."""
+        return f"lexical|{__version__}|lexicon-v{FORMAT_VERSION}|threshold={self.screen_threshold}"
 
     async def purify(self, request: PurifyRequest) -> PurifyResult:
         started = time.perf_counter()

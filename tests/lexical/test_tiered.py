@@ -51,3 +51,25 @@ async def test_agent_failure_reaches_the_caller(purifier: LexicalPurifier) -> No
     with pytest.raises(DefenseUnavailable):
         await tiered.purify(PurifyRequest(text="a fine film"))
     assert tiered.stats.agent_calls == 1
+
+
+def test_cache_identity_follows_agent_and_policy() -> None:
+    from llamos_gateway.lexical.purifier import LexicalPurifier
+    from llamos_gateway.tiered import TieredPurifier
+
+    class Agent:
+        name = "llamos"
+
+        def __init__(self, identity: str) -> None:
+            self.cache_identity = identity
+
+        async def purify(self, request):  # type: ignore[no-untyped-def]
+            raise AssertionError("not called")
+
+    screen = LexicalPurifier()
+    a = TieredPurifier(screen, Agent("llamos|model-a|llamos-111"))  # type: ignore[arg-type]
+    b = TieredPurifier(screen, Agent("llamos|model-b|llamos-111"))  # type: ignore[arg-type]
+    c = TieredPurifier(screen, Agent("llamos|model-a|llamos-111"), always=True)  # type: ignore[arg-type]
+    assert len({a.cache_identity, b.cache_identity, c.cache_identity}) == 3
+    assert screen.cache_identity in a.cache_identity
+    assert LexicalPurifier(screen_threshold=0.7).cache_identity != screen.cache_identity

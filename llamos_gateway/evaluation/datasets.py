@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -133,6 +134,9 @@ def _read_hf(spec: str) -> list[dict[str, Any]]:
     try:
         import datasets  # heavy and optional: only for hf: specs
 
+        # both libraries set their loggers' levels on import; retries would be logged
+        for noisy in ("datasets", "huggingface_hub"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
         loaded = datasets.load_dataset(name, config or None, split=split or "validation")
     except ImportError as exc:
         raise NotFound("hf: datasets need the 'datasets' package (pip install -e .[eval])",

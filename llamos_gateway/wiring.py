@@ -75,7 +75,14 @@ class Components:
 
 def local_models() -> dict[str, Callable[[], LocalChatModel]]:
     """The built-in offline models, by name."""
-    return {"local/echo": echo_model}
+    return {"local/echo": echo_model, "local/sst2-sentiment": _sentiment_model}
+
+
+def _sentiment_model() -> LocalChatModel:
+    # imported here: the evaluation package is not needed to serve other models
+    from llamos_gateway.evaluation.sentiment_model import sentiment_model
+
+    return sentiment_model()
 
 
 def build_router(settings: Settings, client: aiohttp.ClientSession) -> ModelRouter:

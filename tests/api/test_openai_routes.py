@@ -104,7 +104,7 @@ async def test_embeddings_pass_through_without_defense(api: httpx.AsyncClient,
 
 async def test_models_lists_aliases_and_builtins(api: httpx.AsyncClient) -> None:
     ids = [m["id"] for m in (await api.get("/v1/models")).json()["data"]]
-    assert {"fake", "fake-litellm", "local/echo"} <= set(ids)
+    assert {"fake", "fake-litellm", "local/echo", "local/sst2-sentiment"} <= set(ids)
     one = await api.get("/v1/models/local/echo")
     assert one.json()["id"] == "local/echo"
     missing = await api.get("/v1/models/nope")

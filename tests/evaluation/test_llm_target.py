@@ -136,9 +136,10 @@ async def gateway(monkeypatch: pytest.MonkeyPatch,
     from llamos_gateway.settings import Settings
 
     builtins = wiring.local_models()
-    if "local/sst2-sentiment" not in builtins:  # until the lead registers it in the model table
-        monkeypatch.setattr(wiring, "local_models", lambda: {
-            **builtins, "local/sst2-sentiment": lambda: SentimentChatModel(classifier)})
+    assert "local/sst2-sentiment" in builtins
+    # the built-in entry, but with the classifier this test session already trained
+    monkeypatch.setattr(wiring, "local_models", lambda: {
+        **builtins, "local/sst2-sentiment": lambda: SentimentChatModel(classifier)})
     async with wiring.open_components(Settings(), purifier=PassthroughPurifier()) as components:
         yield components.gateway
 

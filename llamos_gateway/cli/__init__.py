@@ -17,20 +17,12 @@ def build_cli() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    # Each module exposes register(app). Keep one import per line (several people edit this list).
-    import llamos_gateway.cli.arena as arena_cli
-    import llamos_gateway.cli.audit as audit_cli
-    import llamos_gateway.cli.eval as eval_cli
-    import llamos_gateway.cli.config as config_cli
-    from llamos_gateway.cli import serve
-    from llamos_gateway.cli import purify
+    # Each command module exposes register(app).
+    from llamos_gateway.cli import arena, audit, config, purify, serve
+    from llamos_gateway.cli import eval as eval_cmd
 
-    serve.register(app)
-    purify.register(app)
-    config_cli.register(app)
-    eval_cli.register(app)
-    audit_cli.register(app)
-    arena_cli.register(app)
+    for module in (serve, purify, config, eval_cmd, audit, arena):
+        module.register(app)
     return app
 
 

@@ -1,7 +1,8 @@
 """The defense step: find the text parts of a request, purify them, substitute the results.
 
 Knows nothing about HTTP. Applies the mode (enforce / shadow / off) and the failure policy
-(fail-open forwards the original and says why; fail-closed raises `DefenseUnavailable`).
+(fail-open forwards what the backend could still do, else the original, and says why;
+fail-closed raises `DefenseUnavailable`).
 Image, audio and other non-text parts are never touched; system and assistant messages
 only when configured.
 """
@@ -12,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from llamos_gateway.errors import DefenseUnavailable
@@ -70,6 +71,19 @@ class DefenseOutcome:
         if self.results and self.mode is not DefenseMode.OFF:
             out["x-llamos-cache"] = "hit" if self.cache_hit else "miss"
         return out
+
+
+def fail_open_result(exc: DefenseUnavailable) -> PurifyResult | None:
+    """The backend's partial result to forward under fail-open, marked with the failure."""
+    partial = exc.partial
+    if not isinstance(partial, PurifyResult):
+        return None
+    return replace(partial, extra={**partial.extra, "fail_open": exc.reason})
+
+
+def failed_open(results: Sequence[PurifyResult]) -> str | None:
+    """The failure reason when any of `results` is a fail-open partial result."""
+    return next((str(r.extra["fail_open"]) for r in results if "fail_open" in r.extra), None)
 
 
 def text_slots(endpoint: Endpoint, body: dict[str, Any], roles: frozenset[str],
@@ -142,36 +156,49 @@ class Defense:
         if not slots:
             return body, DefenseOutcome(mode=mode, backend=self.backend)
         started = time.perf_counter()
+        fail_open = not (self._fail_closed and mode is DefenseMode.ENFORCE)
         try:
-            results = await self.purify_texts(slots, task or self._task)
+            results = await self.purify_texts(slots, task or self._task, fail_open=fail_open)
         except DefenseUnavailable as exc:
-            if self._fail_closed and mode is DefenseMode.ENFORCE:
+            if not fail_open:
                 raise
             ms = (time.perf_counter() - started) * 1000.0
             return body, DefenseOutcome(mode=mode, backend=self.backend, purify_ms=ms,
                                         fail_open=exc.reason, failed=True)
         ms = (time.perf_counter() - started) * 1000.0
+        reason = failed_open(results)
         outcome = DefenseOutcome(mode=mode, backend=self.backend, results=tuple(results),
-                                 purify_ms=ms)
+                                 purify_ms=ms, fail_open=reason, failed=reason is not None)
         if mode is DefenseMode.SHADOW or not outcome.changed:
             return body, outcome
         changes = [(s.path, r.purified) for s, r in zip(slots, results, strict=True) if r.changed]
         return substitute(body, changes), outcome
 
-    async def purify_texts(self, slots: Sequence[TextSlot], task: str | None) -> list[PurifyResult]:
+    async def purify_texts(self, slots: Sequence[TextSlot], task: str | None, *,
+                           fail_open: bool = False) -> list[PurifyResult]:
+        """One result per slot. With `fail_open`, a backend's partial result stands in for a
+        failed text (see `fail_open_result`); without one the failure propagates."""
         if len(slots) == 1:
-            return [await self._purify_one(slots[0], task)]
-        return list(await asyncio.gather(*(self._bounded(s, task) for s in slots)))
+            return [await self._purify_one(slots[0], task, fail_open)]
+        try:  # the first failure cancels the other texts' purification
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._bounded(s, task, fail_open)) for s in slots]
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # _purify_one raises only DefenseUnavailable
+        return [t.result() for t in tasks]
 
-    async def _bounded(self, slot: TextSlot, task: str | None) -> PurifyResult:
+    async def _bounded(self, slot: TextSlot, task: str | None, fail_open: bool) -> PurifyResult:
         async with self._semaphore:
-            return await self._purify_one(slot, task)
+            return await self._purify_one(slot, task, fail_open)
 
-    async def _purify_one(self, slot: TextSlot, task: str | None) -> PurifyResult:
+    async def _purify_one(self, slot: TextSlot, task: str | None, fail_open: bool) -> PurifyResult:
         try:
             return await self.purifier.purify(PurifyRequest(slot.text, task=task, role=slot.role))
-        except DefenseUnavailable:
-            raise
+        except DefenseUnavailable as exc:
+            partial = fail_open_result(exc) if fail_open else None
+            if partial is None:
+                raise
+            return partial
         except Exception as exc:
             # A defect in a backend must not turn into an unhandled 500 on the request path:
             # it follows the same fail-open/closed policy as a model outage, and is logged.

@@ -85,15 +85,22 @@ class UpstreamTimeout(LlamosError):
 
 
 class DefenseUnavailable(LlamosError):
-    """The defense backend could not purify (model down, timeout, unusable output)."""
+    """The defense backend could not purify (model down, timeout, unusable output).
+
+    `partial` is what the backend could still do (a `PurifyResult`: the tiered backend's
+    lexical pass when its agent failed). Under fail-open it is forwarded instead of the
+    original text; under fail-closed it is ignored.
+    """
 
     status = 503
     type = "api_error"
     code = "defense_unavailable"
 
-    def __init__(self, message: str, *, reason: str = "defense_error", **kw: Any) -> None:
+    def __init__(self, message: str, *, reason: str = "defense_error", partial: Any = None,
+                 **kw: Any) -> None:
         super().__init__(message, **kw)
         self.reason = reason
+        self.partial = partial
 
 
 class ConfigError(LlamosError):

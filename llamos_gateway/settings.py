@@ -117,7 +117,7 @@ class DefenseSettings(_Group):
         default_factory=lambda: list[Role](["user"]), description="message roles whose text is purified (add tool for indirect injection)")
     purify_embeddings: bool = Field(False, description="purify /v1/embeddings inputs too")
     fail_policy: Literal["open", "closed"] = Field(
-        "open", description="defense model down: open forwards the original (x-llamos-fail-open), closed answers 503")
+        "open", description="defense model down: open forwards the original, or tiered's lexical pass (x-llamos-fail-open); closed answers 503")
     task: Literal["sentiment", "nli", "paraphrase", "qa", "chat"] | None = Field(
         None, description="default task hint for the agent (header x-llamos-task overrides)")
     prompts_dir: Path = Field(PROMPTS_DIR, description="directory holding llamos/ (and attacker/) prompt files")

@@ -6,6 +6,9 @@ screen's output. `stats` tells how many texts skipped the agent.
 
 Edit positions: the screen's edits refer to the caller's text; when the agent ran, its
 edits refer to the screen's output (kept in `extra["screened"]`).
+
+When the agent fails, the `DefenseUnavailable` carries the screen's result as `partial`, so a
+fail-open gateway forwards the lexically purified text instead of the original.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+from llamos_gateway.errors import DefenseUnavailable
 from llamos_gateway.lexical.purifier import LexicalPurifier
 from llamos_gateway.purifier import Purifier, PurifyRequest, PurifyResult
 
 SCREEN_CLEAN = "screen_skip"
 SCREEN_FLAGGED = "screen_flagged"
 SCREEN_ALWAYS = "screen_always"
+AGENT_UNAVAILABLE = "agent_unavailable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +74,16 @@ class TieredPurifier:
             reasons = (*first.reasons, SCREEN_CLEAN)
             return replace(first, backend=self.name, reasons=reasons).with_timing(started)
         self._agent_calls += 1
-        second = await self.agent.purify(replace(request, text=first.purified))
         why = SCREEN_ALWAYS if self.always and not first.suspicious else SCREEN_FLAGGED
+        try:
+            second = await self.agent.purify(replace(request, text=first.purified))
+        except DefenseUnavailable as exc:
+            # Under fail-open the screen's output beats the original: offer it as the partial
+            # result (the error still propagates, so the failure is reported and not cached).
+            exc.partial = replace(first, backend=self.name, agent_called=True,
+                                  reasons=(*first.reasons, why, AGENT_UNAVAILABLE),
+                                  ).with_timing(started)
+            raise
         return replace(
             second,
             original=request.text,

@@ -5,14 +5,13 @@
 
 The purifier comes from `request.state` (built by the app factory), the same stack the chat
 endpoints use. When the defense model is unavailable the configured failure policy applies:
-fail-closed answers 503 `defense_unavailable`; fail-open returns the texts unchanged with
-`fail_open` set and the header `x-llamos-fail-open: <reason>`.
+fail-closed answers 503 `defense_unavailable`; fail-open returns what the backend could still
+do (the tiered backend's lexical pass), else the texts unchanged, with `fail_open` set and the
+header `x-llamos-fail-open: <reason>`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, get_args
@@ -23,16 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response
 
 from llamos_gateway.api.openai_routes import authenticate, components, read_body
-from llamos_gateway.defense import DefenseOutcome
+from llamos_gateway.defense import Defense, DefenseOutcome, TextSlot, failed_open
 from llamos_gateway.errors import DefenseUnavailable, InvalidRequest, LlamosError
-from llamos_gateway.purifier import Purifier, PurifyRequest, PurifyResult
+from llamos_gateway.purifier import Purifier, PurifyResult
 from llamos_gateway.settings import DefenseMode
 from llamos_gateway.trace import Trace
 
 if TYPE_CHECKING:
     from llamos_gateway.wiring import Components
 
-log = logging.getLogger(__name__)
 router = APIRouter()
 
 Task = Literal["sentiment", "nli", "paraphrase", "qa", "chat"]
@@ -103,41 +101,29 @@ def _choose(llamos: Components, backend: str | None) -> Purifier:
 
 async def _run(purifier: Purifier, texts: Sequence[str], task: str | None,
                llamos: Components) -> DefenseOutcome:
+    """The texts through the same `Defense` step as the chat path, with its failure policy."""
     started = time.perf_counter()
-    gate = asyncio.Semaphore(llamos.settings.defense.concurrency)
-
-    async def one(text: str) -> PurifyResult:
-        async with gate:
-            try:
-                return await purifier.purify(PurifyRequest(text, task=task))
-            except DefenseUnavailable:
-                raise
-            except Exception as exc:
-                # A backend defect follows the failure policy, as on the chat path.
-                log.exception("purifier %s failed", purifier.name)
-                raise DefenseUnavailable(f"defense backend {purifier.name} failed",
-                                         reason="defense_internal_error") from exc
-
+    settings = llamos.settings.defense
+    defense = Defense(purifier, fail_policy=settings.fail_policy,
+                      concurrency=settings.concurrency)
+    fail_open = settings.fail_policy != "closed"
+    slots = [TextSlot((i,), text, "user") for i, text in enumerate(texts)]
     try:
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(one(t)) for t in texts]
-        except ExceptionGroup as failed:
-            raise failed.exceptions[0] from None  # every member is a DefenseUnavailable
-        results = [t.result() for t in tasks]
+        results = await defense.purify_texts(slots, task, fail_open=fail_open)
     except DefenseUnavailable as exc:
-        if llamos.settings.defense.fail_policy == "closed":
+        if not fail_open:
             raise
         return DefenseOutcome(mode=DefenseMode.ENFORCE, backend=purifier.name,
                               purify_ms=(time.perf_counter() - started) * 1000.0,
                               fail_open=exc.reason, failed=True)
+    reason = failed_open(results)
     return DefenseOutcome(mode=DefenseMode.ENFORCE, backend=purifier.name,
-                          results=tuple(results),
+                          results=tuple(results), fail_open=reason, failed=reason is not None,
                           purify_ms=(time.perf_counter() - started) * 1000.0)
 
 
 def _report(texts: Sequence[str], outcome: DefenseOutcome, trace: Trace) -> dict[str, object]:
-    if outcome.failed:
+    if not outcome.results:
         items = [{"index": i, "text": t, "purified": t, "changed": False, "diff": [],
                   "reasons": [outcome.fail_open], "fallback": "fail_open",
                   "agent_called": False, "timings": {}} for i, t in enumerate(texts)]

@@ -15,6 +15,7 @@ import pytest
 
 from llamos_gateway.agent import load_prompts
 from llamos_gateway.api.app import create_app
+from llamos_gateway.lexical import LexicalPurifier
 from llamos_gateway.settings import PROMPTS_DIR, Settings
 from tests.agent.stack import Recorder, llamos_components, settings_kw
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -163,6 +164,34 @@ def test_timeout_fails_open_with_its_own_reason(gateway: Gateway,
     fake_upstream.enqueue(Reply(delay_s=1.0, content="late"))
     seen, headers = chat(client, ADV)
     assert seen == ADV and headers["x-llamos-fail-open"] == "defense_timeout"
+
+
+def test_tiered_fail_open_forwards_the_lexical_pass(gateway: Gateway,
+                                                   fake_upstream: FakeOpenAI) -> None:
+    client, recorder = gateway(backend="tiered", fail_policy="open", max_retries=0)
+    fake_upstream.enqueue(Reply(status=500, error="down"))
+    seen, headers = chat(client, ADV)
+    # the screen's repairs still reach the target; the failure is reported all the same
+    screened = LexicalPurifier().purify_text(ADV).purified
+    assert seen == screened != ADV and "@tq81" not in seen
+    assert headers["x-llamos-fail-open"] == "defense_error"
+    assert headers["x-llamos-changed"] == "true"
+    outcome = recorder.traces[0].defense
+    assert outcome is not None and outcome.failed and outcome.fail_open == "defense_error"
+    assert "agent_unavailable" in outcome.reasons
+    # a failure is never cached: the next identical request asks the agent again
+    fake_upstream.enqueue(answer(CLEAN))
+    seen, headers = chat(client, ADV)
+    assert seen == CLEAN and "x-llamos-fail-open" not in headers
+    assert len(fake_upstream.history) == 2
+
+
+def test_tiered_fail_closed_is_still_a_503(gateway: Gateway, fake_upstream: FakeOpenAI) -> None:
+    client, _ = gateway(backend="tiered", fail_policy="closed", max_retries=0)
+    fake_upstream.enqueue(Reply(status=500, error="down"))
+    with pytest.raises(openai.APIStatusError) as failed:
+        chat(client, ADV)
+    assert failed.value.status_code == 503
 
 
 def test_fail_closed_is_a_503_defense_unavailable(gateway: Gateway,

@@ -90,6 +90,22 @@ async def test_fail_open_returns_the_texts_unchanged(client: Client,
     assert item["reasons"] == ["defense_error"] and response.json()["fail_open"] == "defense_error"
 
 
+async def test_tiered_fail_open_returns_the_lexical_pass(client: Client,
+                                                         fake_upstream: FakeOpenAI) -> None:
+    http = await client(backend="tiered", fail_policy="open", max_retries=0)
+    fake_upstream.enqueue(Reply(status=500, error="down"))
+    texts = ["a gret film . @fasuv3", "a great film"]
+    response = await http.post(PURIFY, json={"texts": texts})
+    assert response.status_code == 200
+    assert response.headers["x-llamos-fail-open"] == "defense_error"
+    report = response.json()
+    assert report["fail_open"] == "defense_error"
+    flagged, clean = report["results"]
+    assert flagged["purified"] == "a great film ." and flagged["changed"] is True
+    assert flagged["reasons"][-1] == "agent_unavailable" and flagged["agent_called"]
+    assert clean["purified"] == "a great film" and not clean["agent_called"]
+
+
 async def test_fail_closed_is_a_503(client: Client, fake_upstream: FakeOpenAI) -> None:
     http = await client(fail_policy="closed", max_retries=0)
     fake_upstream.enqueue(Reply(content="no json here"))

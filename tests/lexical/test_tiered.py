@@ -6,7 +6,7 @@ import pytest
 
 from llamos_gateway.errors import DefenseUnavailable
 from llamos_gateway.lexical import LexicalPurifier
-from llamos_gateway.purifier import Purifier, PurifyRequest
+from llamos_gateway.purifier import Purifier, PurifyRequest, PurifyResult
 from llamos_gateway.tiered import TieredPurifier
 from tests.fakes.purifiers import FailingPurifier, MarkPurifier
 
@@ -51,6 +51,18 @@ async def test_agent_failure_reaches_the_caller(purifier: LexicalPurifier) -> No
     with pytest.raises(DefenseUnavailable):
         await tiered.purify(PurifyRequest(text="a fine film"))
     assert tiered.stats.agent_calls == 1
+
+
+async def test_agent_failure_carries_the_screens_result(purifier: LexicalPurifier) -> None:
+    tiered = TieredPurifier(screen=purifier, agent=FailingPurifier(), always=False)
+    text = "a sometimes tedious flim . @fasuv3"
+    with pytest.raises(DefenseUnavailable) as failed:
+        await tiered.purify(PurifyRequest(text=text))
+    partial = failed.value.partial
+    assert isinstance(partial, PurifyResult)
+    assert partial.original == text and partial.purified == "a sometimes tedious film ."
+    assert partial.backend == "tiered" and partial.agent_called
+    assert partial.reasons[-2:] == ("screen_flagged", "agent_unavailable")
 
 
 def test_cache_identity_follows_agent_and_policy() -> None:

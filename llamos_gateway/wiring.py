@@ -24,6 +24,7 @@ from llamos_gateway.agent.segmenting import SegmentingPurifier
 from llamos_gateway.api.auth import Authenticator
 from llamos_gateway.defense import Defense
 from llamos_gateway.errors import ConfigError
+from llamos_gateway.evaluation.query_cache import DiskQueryCache, QueryCache
 from llamos_gateway.gateway import Gateway
 from llamos_gateway.lexical.purifier import LexicalPurifier
 from llamos_gateway.observability import request_observers
@@ -31,6 +32,8 @@ from llamos_gateway.purifier import PassthroughPurifier, Purifier
 from llamos_gateway.settings import ModelSpec, Settings
 from llamos_gateway.storage import Cache, Quota, RateLimiter
 from llamos_gateway.storage.caching_purifier import CachingPurifier
+from llamos_gateway.storage.redis_cache import RedisCache
+from llamos_gateway.storage.redis_client import RedisClient
 from llamos_gateway.storage.state import open_shared_state
 from llamos_gateway.trace import RequestObserver, Trace
 from llamos_gateway.upstream.local import LocalChatModel, echo_model
@@ -71,6 +74,26 @@ class Components:
         required_down = [n for n, r in checks.items() if not r.get("ok") and r.get("required")]
         return {"ready": not required_down, "status": "degraded" if any(
             not r.get("ok") for r in checks.values()) else "ready", **self.info, "checks": checks}
+
+
+@asynccontextmanager
+async def open_query_cache(settings: Settings) -> AsyncIterator[QueryCache]:
+    """Where the evaluation keeps its target answers: Redis (`{prefix}query:<key>`, for
+    `cache.ttl_s`) when `redis.url` is set, so runs and machines share them, else SQLite in
+    the user cache directory."""
+    if settings.redis.url:
+        client = RedisClient(settings.redis)
+        try:
+            yield RedisCache(client, ttl_s=settings.cache.ttl_s,
+                             lock_timeout_s=settings.cache.lock_timeout_s, namespace="query")
+        finally:
+            await client.aclose()
+        return
+    disk = DiskQueryCache()
+    try:
+        yield disk
+    finally:
+        disk.close()
 
 
 def local_models() -> dict[str, Callable[[], LocalChatModel]]:

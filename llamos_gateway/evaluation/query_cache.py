@@ -1,7 +1,8 @@
 """A cache of target answers, so repeating a query (same model, prompt version, text) is free.
 
-`QueryCache` is the seam: Redis when configured (the storage adapter implements the same two
-methods), `DiskQueryCache` (SQLite in the user cache dir) otherwise.
+`QueryCache` is the seam: Redis when `redis.url` is set (`storage.redis_cache.RedisCache` with
+the `query` namespace implements the same two methods), `DiskQueryCache` (SQLite in the user
+cache dir) otherwise; `wiring.open_query_cache` picks one.
 """
 
 from __future__ import annotations

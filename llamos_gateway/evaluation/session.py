@@ -18,7 +18,7 @@ from llamos_gateway.evaluation.datasets import TaskSpec
 from llamos_gateway.evaluation.llm_target import GatewayChat, HttpChat, LLMTarget
 from llamos_gateway.evaluation.local_model import MODEL_NAME, LocalSentimentClassifier
 from llamos_gateway.evaluation.protocols import Classifier
-from llamos_gateway.evaluation.query_cache import DiskQueryCache, QueryCache
+from llamos_gateway.evaluation.query_cache import QueryCache
 from llamos_gateway.purifier import PassthroughPurifier, Purifier
 from llamos_gateway.settings import Settings
 
@@ -78,9 +78,9 @@ async def open_session(settings: Settings, spec: TargetSpec, task: TaskSpec,
                 open_components(settings, purifier=PassthroughPurifier()))
         cache: QueryCache | None = None
         if spec.cache and via != "local":
-            disk = DiskQueryCache()
-            stack.callback(disk.close)
-            cache = disk
+            from llamos_gateway.wiring import open_query_cache
+
+            cache = await stack.enter_async_context(open_query_cache(settings))
         target: Classifier
         if via == "local":
             target = LocalSentimentClassifier()

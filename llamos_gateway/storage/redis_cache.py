@@ -39,8 +39,14 @@ class CacheStats:
 
 
 class RedisCache:
-    def __init__(self, client: RedisClient, *, ttl_s: int, lock_timeout_s: float) -> None:
+    """Purification results by default; `namespace` keeps other values (the evaluation's target
+    answers, `query`) apart from them."""
+
+    def __init__(self, client: RedisClient, *, ttl_s: int, lock_timeout_s: float,
+                 namespace: str = "cache") -> None:
         self._client = client
+        self._namespace = namespace
+        self._lock_namespace = "lock" if namespace == "cache" else f"{namespace}-lock"
         self._ttl_s = ttl_s
         self._lock_ms = max(1, int(lock_timeout_s * 1000))
         self._lock_timeout_s = lock_timeout_s
@@ -48,7 +54,7 @@ class RedisCache:
         self.stats = CacheStats()
 
     async def get(self, key: str) -> bytes | None:
-        name = self._client.key("cache", key)
+        name = self._client.key(self._namespace, key)
         try:
             value: bytes | None = await self._client.run(lambda r: r.get(name))
         except StoreUnavailable:
@@ -57,7 +63,7 @@ class RedisCache:
         return value
 
     async def set(self, key: str, value: bytes) -> None:
-        name = self._client.key("cache", key)
+        name = self._client.key(self._namespace, key)
         try:
             await self._client.run(lambda r: r.set(name, value, ex=self._ttl_s))
         except StoreUnavailable:
@@ -85,7 +91,7 @@ class RedisCache:
         cached = await self.get(key)
         if cached is not None:
             return cached, True
-        lock = self._client.key("lock", key)
+        lock = self._client.key(self._lock_namespace, key)
         token = secrets.token_hex(8)
         deadline = time.monotonic() + self._lock_timeout_s
         while time.monotonic() < deadline:
@@ -107,7 +113,7 @@ class RedisCache:
 
     async def _lead(self, key: str, lock: str, token: str,
                     compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, bool]:
-        name = self._client.key("cache", key)
+        name = self._client.key(self._namespace, key)
         try:
             cached = await self.get(key)  # a leader may have finished between our GET and SET NX
             if cached is not None:
@@ -138,7 +144,7 @@ class RedisCache:
 
     async def _wait(self, key: str, lock: str, deadline: float) -> bytes | None:
         """Poll until the value lands (returned) or the lock is gone or time is up (None)."""
-        name = self._client.key("cache", key)
+        name = self._client.key(self._namespace, key)
         pause = _FIRST_POLL_S
         while time.monotonic() < deadline:
             await asyncio.sleep(pause)

@@ -1,9 +1,9 @@
 """`LexicalPurifier`: the deterministic, offline purifier and screening pass.
 
 Order of work: invisible/bidi characters out and NFKC (character level); then per word:
-homoglyph folding, leetspeak folding, repeated-letter runs, and context-ranked spelling
-repair of unknown lowercase words; finally junk at the end of the text (random handles,
-emoticons, stray punctuation). Clean text comes back byte for byte.
+homoglyph folding, leetspeak folding, repeated-letter runs, stray capitals planted in
+lowercase words, and context-ranked spelling repair of unknown lowercase words; finally
+junk at the end of the text (random handles, emoticons, stray punctuation). Clean text comes back byte for byte.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import NamedTuple
 
 from llamos_gateway import __version__
-from llamos_gateway.lexical import homoglyphs, junk, leetspeak, repeats
+from llamos_gateway.lexical import casing, homoglyphs, junk, leetspeak, repeats
 from llamos_gateway.lexical.lexicon import FORMAT_VERSION, Lexicon
 from llamos_gateway.lexical.screening import Signals, screen
 from llamos_gateway.lexical.spelling import Speller, SpellingModel
 from llamos_gateway.lexical.tokens import Token, adjacent, tokenize
 from llamos_gateway.lexical.unicode import Normalised, normalise
 from llamos_gateway.purifier import Edit, PurifyRequest, PurifyResult
+
+# Bump when the rules change what comes out, so cached results of older rules are not reused.
+RULES_VERSION = 2
 
 # Spelling repair is skipped for text taken for another language or for code: more than
 # this share of unknown words, or, from `_STOPWORD_MIN_WORDS` words on, less than
@@ -43,6 +46,7 @@ _INLINE_MAX_CHARS = 2000
 
 # Plain ASCII words, and letters next to digits or leet symbols (those take the full path).
 _PLAIN_WORD = re.compile(r"[a-z]+(?:['’-][a-z]+)*")
+_INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
 _LEETISH = re.compile(r"[A-Za-z][0-9@$|]|[0-9@$|!+][A-Za-z]|[A-Za-z][!+][A-Za-z]")
 
 
@@ -68,7 +72,8 @@ class LexicalPurifier:
     def cache_identity(self) -> str:
         """What decides the result besides the text (for `CachingPurifier` keys). The code's
         version and the lexicon format, not file times: replicas must share cache entries."""
-        return f"lexical|{__version__}|lexicon-v{FORMAT_VERSION}|threshold={self.screen_threshold}"
+        return (f"lexical|{__version__}|lexicon-v{FORMAT_VERSION}|rules-v{RULES_VERSION}"
+                f"|threshold={self.screen_threshold}")
 
     async def purify(self, request: PurifyRequest) -> PurifyResult:
         started = time.perf_counter()
@@ -96,6 +101,7 @@ class LexicalPurifier:
             leetspeak=counts.get("leetspeak", 0),
             repeats=counts.get("repeats", 0),
             spelling=counts.get("spelling", 0),
+            case=counts.get("case", 0),
             near_miss=counts.get("near_miss", 0),
             unknown=counts.get("unknown", 0),
             junk_suffix=ending is not None and ending.rule == "junk_suffix",
@@ -110,7 +116,8 @@ class LexicalPurifier:
 
     def _plain(self, text: str) -> int | None:
         """The number of words when every word is a plain known word, else None."""
-        if not text.isascii() or _LEETISH.search(text) is not None:
+        if (not text.isascii() or _LEETISH.search(text) is not None
+                or _INNER_CAPITAL.search(text) is not None):
             return None
         found = _PLAIN_WORD.findall(text.lower())
         for word in set(found).difference(self._lexicon.words):
@@ -125,17 +132,26 @@ class LexicalPurifier:
         for word in words:
             if word.rule is not None:
                 counts[word.rule] = counts.get(word.rule, 0) + 1
-        unknown = [i for i, w in enumerate(words) if self._repairable(w, text)]
-        if _foreign(words, len(unknown)):
+        strays = self._strays(text, words)
+        unknown = sorted({i for i, w in enumerate(words) if self._repairable(w, text)}
+                         | strays.keys())
+        if _foreign(words, len(unknown) - len(strays)):  # a stray capital is no foreign word
             counts["unknown"] = len(unknown)
             return words, counts
+        for i, spots in list(strays.items()):
+            if not spots:  # `goOd`: lowercase, it is a known word
+                words[i] = _Word(words[i].token, words[i].form.lower(), "case")
+                del strays[i]
+                unknown.remove(i)
+                counts["case"] = counts.get("case", 0) + 1
         misses: dict[int, bool] = {}
         fixed: set[int] = set()
         for _ in range(_SPELLING_ROUNDS):
-            if not self._spell_round(text, words, unknown, misses, fixed):
+            if not self._spell_round(text, words, unknown, misses, fixed, strays):
                 break
         left = [i for i in unknown if i not in fixed]
-        counts["spelling"] = len(fixed)
+        counts["case"] = counts.get("case", 0) + len(fixed & strays.keys())
+        counts["spelling"] = len(fixed - strays.keys())
         counts["near_miss"] = sum(misses.get(i, False) for i in left)
         counts["unknown"] = len(left)
         return words, counts
@@ -167,18 +183,45 @@ class LexicalPurifier:
                 and form.isalpha() and form.islower() and not known(form)
                 and not _bracketed_initial(text, word.token.start, form, known))
 
+    def _strays(self, text: str, words: list[_Word]) -> dict[int, list[str]]:
+        """Words with a stray capital (`lNacks`, `Kbleak`): the edits at the capital to
+        weigh, or none when the lowercase word is known (`goOd`)."""
+        known = self._lexicon.is_known
+        found: dict[int, list[str]] = {}
+        if not casing.mostly_lowercase(text):
+            return found
+        for i, word in enumerate(words):
+            at = casing.inner_capital(word.form) if word.rule is None else None
+            if at is None or casing.camel(word.form, at, known,
+                                          self._lexicon.targets.__contains__):
+                continue
+            found[i] = [] if known(word.form.lower()) else casing.edits(word.form, at)
+        leading = [i for i, w in enumerate(words) if w.rule is None and i > 0
+                   and casing.leading_capital(w.form) and not known(w.form.lower())
+                   and not casing.after_terminator(text, w.token.start)]
+        if leading and casing.lowercase_style(
+                [w.form for w in words],
+                [i == 0 or casing.after_terminator(text, w.token.start)
+                 for i, w in enumerate(words)], known):
+            found.update((i, casing.edits(words[i].form, 0)) for i in leading)
+        return found
+
     def _spell_round(self, text: str, words: list[_Word], unknown: list[int],
-                     misses: dict[int, bool], fixed: set[int]) -> bool:
+                     misses: dict[int, bool], fixed: set[int],
+                     strays: dict[int, list[str]]) -> bool:
         changed = False
         for i in unknown:
             if i in fixed:
                 continue
             left = _neighbour(text, words, i, -1)
             right = _neighbour(text, words, i, 1)
-            verdict = self._speller.assess(words[i].form, left, right)
+            spots = strays.get(i)
+            form = words[i].form if spots is None else words[i].form.lower()
+            verdict = self._speller.assess(form, left, right, spots)
             misses[i] = verdict.near_miss
             if verdict.fix is not None:
-                rule = "spelling" if words[i].rule is None else f"{words[i].rule}+spelling"
+                rule = ("case+spelling" if spots is not None else "spelling"
+                        if words[i].rule is None else f"{words[i].rule}+spelling")
                 words[i] = _Word(words[i].token, verdict.fix.word, rule)
                 fixed.add(i)
                 changed = True

@@ -19,6 +19,7 @@ class Signals:
     leetspeak: int = 0
     repeats: int = 0
     spelling: int = 0
+    case: int = 0
     near_miss: int = 0
     unknown: int = 0
     junk_suffix: bool = False
@@ -40,6 +41,7 @@ _WEIGHTS = {
     "junk_suffix": 0.7,
     "repeats": 0.6,
     "spelling": 0.6,
+    "case": 0.6,
     "near_miss": 0.5,
     "unknown": 0.2,
 }

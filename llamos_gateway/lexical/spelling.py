@@ -64,6 +64,9 @@ class SpellingModel:
     name_bonus: float = 4.0
     # an unrepaired word whose best candidate came this close to winning looks like a slip
     near_miss_gap: float = 8.0
+    # keeping a word with a stray capital (`lNacks`) costs this much more: the capital
+    # shows where it was edited, and the candidates are edits at that spot only
+    stray_keep_cost: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +93,12 @@ class Speller:
         self._total = float(sum(lexicon.words.values()))
         self._near = _keyboard()
 
-    def candidates(self, word: str, left: str | None, right: str | None) -> list[Correction]:
-        """Scored candidates, best first (empty when the word is too short or has none)."""
+    def candidates(self, word: str, left: str | None, right: str | None,
+                   at: list[str] | None = None) -> list[Correction]:
+        """Scored candidates, best first (empty when the word is too short or has none).
+
+        `at`: the only candidates to weigh, edits at a spot known to be edited (one
+        cheap edit each); by default every correction target within edit distance 2."""
         if not self._model.min_length <= len(word) <= self._model.max_length:
             return []
         model = self._model
@@ -101,14 +108,20 @@ class Speller:
             keep += self._model.derived_bonus
         if any(n is not None and self._lexicon.is_name(n) for n in (left, right)):
             keep += self._model.name_bonus
-        scored = [Correction(c, self._score(word, c, d, left, right), keep, d)
-                  for c, d in self._lexicon.near(word) if not _respaced(word, c)]
+        if at is None:
+            near = self._lexicon.near(word)
+        else:
+            keep -= model.stray_keep_cost
+            near = [(c, 0) for c in at if c in self._lexicon.targets]
+        scored = [Correction(c, self._score(word, c, d, left, right), keep, d or 1)
+                  for c, d in near if not _respaced(word, c)]
         scored.sort(key=lambda item: (-item.score, item.word))
         return scored
 
-    def assess(self, word: str, left: str | None, right: str | None) -> Assessment:
+    def assess(self, word: str, left: str | None, right: str | None,
+               at: list[str] | None = None) -> Assessment:
         """The repair of `word`, if one is clearly best, and whether it looks like a typo."""
-        ranked = self.candidates(word, left, right)
+        ranked = self.candidates(word, left, right, at)
         if not ranked:
             return Assessment(None, False, -math.inf)
         best = ranked[0]
@@ -151,6 +164,8 @@ class Speller:
 
     def _edit_cost(self, word: str, cand: str, distance: int) -> float:
         model = self._model
+        if distance == 0:  # an edit at a known spot
+            return model.cheap_edit_cost
         first = model.first_letter_cost if word[:1] != cand[:1] else 0.0
         if distance != 1:
             return model.edit_cost * distance + model.far_cost + first

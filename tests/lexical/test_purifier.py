@@ -3,6 +3,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llamos_gateway.lexical import LexicalPurifier
+from llamos_gateway.lexical.purifier import RULES_VERSION
 from llamos_gateway.purifier import Purifier, PurifyRequest
 
 SST_CLEAN = [
@@ -88,6 +89,10 @@ async def test_it_is_a_purifier(purifier: LexicalPurifier) -> None:
     assert result.purify_ms > 0
 
 
+def test_the_cache_identity_names_the_rules_version(purifier: LexicalPurifier) -> None:
+    assert f"rules-v{RULES_VERSION}" in purifier.cache_identity
+
+
 def test_the_threshold_decides_suspicious(purifier: LexicalPurifier) -> None:
     strict = LexicalPurifier(lexicon=purifier._lexicon, screen_threshold=0.99)
     text = "a sometimes tedious flim ."
@@ -96,7 +101,8 @@ def test_the_threshold_decides_suspicious(purifier: LexicalPurifier) -> None:
 
 _WORDS = st.sampled_from(["the", "film", "flim", "g00d", "baaad", "mоvie", "it", "'s", ",", ".",
                           "..", ":)", "@fasuv3", "affeccting", "tedious", "hile", "(", ")",
-                          "\u200b", "ｇｏｏｄ", "--", "?!", "!", "makhmalbaf", "7h3", "x"])
+                          "\u200b", "ｇｏｏｄ", "--", "?!", "!", "makhmalbaf", "7h3", "x",
+                          "lYacks", "Kbleak", "goOd", "iPhone", "The"])
 _TEXTS = st.one_of(
     st.lists(_WORDS, max_size=12).map(" ".join),
     st.lists(_WORDS, max_size=12).map("".join),

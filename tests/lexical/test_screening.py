@@ -12,3 +12,8 @@ def test_one_strong_signal_is_enough_weak_ones_add_up() -> None:
     assert screen(Signals(words=10, unknown=4)).score >= 0.5
     assert screen(Signals(words=10, handle=True, spelling=1)).reasons == (
         "screen_handle", "screen_spelling")
+
+
+def test_a_repaired_stray_capital_is_strong_evidence() -> None:
+    verdict = screen(Signals(words=10, case=1))
+    assert verdict.score >= 0.5 and verdict.reasons == ("screen_case",)

@@ -1,0 +1,87 @@
+"""Stray capitals: letters a character attack drew from `string.ascii_letters`.
+
+TextAttack's random substitution and insertion pick from upper- and lowercase letters
+alike, so half of the letters they plant are capitals: `lNacks`, `winZer`, `Kbleak`. Such
+a capital marks where the word was edited, so the repair is searched for at that spot
+only: the capital removed, or replaced by another letter.
+
+Genuine mixed case is left alone: CamelCase identifiers and brands whose parts are words
+(`iPhone`, `eBay`, `fooBar`, `setUp`), words with several capitals (`McDonald`, `YouTube`,
+`DeWitt`, `PhD`, `iOS`), all-caps acronyms, and any text where capitals are common. A
+capitalised first letter is only taken for a stray one in text written all in lowercase.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from llamos_gateway.lexical.candidates import LETTERS
+
+# A text is "mostly lowercase" when at most this share of its letters are capitals.
+_CAPITAL_SHARE = 0.15
+_MIN_LETTERS = 12
+_MIN_LENGTH = 3  # shorter words are too easy to turn into another word
+_MIN_LEADING = 4  # `Kbleak`: a capitalised word must be longer (short names abound)
+_SENTENCE_END = re.compile(r"[.!?:;\"]\s*$")
+_LOOK_BACK = 16
+
+
+def mostly_lowercase(text: str) -> bool:
+    letters = sum(c.isalpha() for c in text)
+    capitals = sum(c.isupper() for c in text)
+    return letters >= _MIN_LETTERS and capitals <= _CAPITAL_SHARE * letters
+
+
+def inner_capital(form: str) -> int | None:
+    """Where the one capital inside an otherwise lowercase ASCII word is (never at 0)."""
+    if len(form) < _MIN_LENGTH or not form.isascii() or not form.isalpha():
+        return None
+    caps = [i for i, c in enumerate(form) if c.isupper()]
+    return caps[0] if len(caps) == 1 and caps[0] > 0 else None
+
+
+def leading_capital(form: str) -> bool:
+    """`Kbleak`: a capital first letter, the rest lowercase ASCII."""
+    return (len(form) >= _MIN_LEADING and form.isascii() and form.isalpha()
+            and form[0].isupper() and form[1:].islower())
+
+
+def camel(form: str, at: int, known: Callable[[str], bool],
+          target: Callable[[str], bool]) -> bool:
+    """`iPhone`, `fooBar`, `setUp`, `getX`: the capital starts a part of a compound name.
+
+    After one letter (`lYacks`, `cBarm`) the capital is taken for a stray one all the same
+    when an edit there gives a word: brand names (`iPhone`, `eBay`, `jQuery`) have none."""
+    head, tail = form[:at].lower(), form[at:].lower()
+    if len(head) >= 3 and known(head) and (len(tail) == 1 or known(tail)):
+        return True
+    return (len(tail) >= 3 and known(tail) and (len(head) > 1 and known(head) or len(head) == 1
+            and not any(map(target, edits(form, at)))))
+
+
+def edits(form: str, at: int) -> list[str]:
+    """The word, lowercased, with the letter at `at` removed or replaced by another one."""
+    low = form.lower()
+    out = [low[:at] + low[at + 1:]]
+    out.extend(low[:at] + c + low[at + 1:] for c in LETTERS if c != low[at])
+    return out
+
+
+def lowercase_style(forms: Sequence[str], starts: Sequence[bool],
+                    known: Callable[[str], bool]) -> bool:
+    """No sentence case and no capitalised names: a capital first letter can only be a
+    stray one. `starts[i]` says whether word `i` begins a sentence; one of them at least
+    must be lowercase (the writer does not capitalise sentences)."""
+    lower_start = False
+    for form, start in zip(forms, starts, strict=True):
+        if not form[:1].isupper():
+            lower_start = lower_start or (start and form[:1].islower())
+        elif not leading_capital(form) or known(form.lower()):
+            return False
+    return lower_start
+
+
+def after_terminator(text: str, start: int) -> bool:
+    """The word at `start` follows a sentence terminator (a new sentence starts)."""
+    return _SENTENCE_END.search(text, max(0, start - _LOOK_BACK), start) is not None

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from llamos_gateway.agent.guards import DriftLimits
-from llamos_gateway.agent.prompts import load_prompts
+from llamos_gateway.agent.prompts import PromptSet, load_prompts
 from llamos_gateway.agent.purifier import LLMPurifier
 from llamos_gateway.agent.segmenting import SegmentingPurifier
 from llamos_gateway.api.auth import Authenticator
@@ -164,9 +164,11 @@ def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.Clie
 
 
 def build_purifier(settings: Settings, router: ModelRouter, backend: str | None = None, *,
-                   lexical: LexicalPurifier | None = None) -> Purifier:
+                   lexical: LexicalPurifier | None = None,
+                   prompts: PromptSet | None = None) -> Purifier:
     """The purifier stack for a backend name (default: the configured one). Pass `lexical` to
-    share one loaded lexicon between backends."""
+    share one loaded lexicon between backends, `prompts` to give the agent another prompt set
+    than the configured files (the arena grows its examples)."""
     name = backend or settings.defense_backend
     d = settings.defense
     if name == "passthrough":
@@ -175,7 +177,7 @@ def build_purifier(settings: Settings, router: ModelRouter, backend: str | None 
     if name == "lexical":
         return screen
     if name in ("llamos", "tiered"):
-        agent = SegmentingPurifier(_agent(settings, router), max_chars=d.max_chars,
+        agent = SegmentingPurifier(_agent(settings, router, prompts), max_chars=d.max_chars,
                                    mode=d.long_text, concurrency=d.concurrency)
         if name == "llamos":
             return agent
@@ -204,14 +206,19 @@ def _cached(settings: Settings, purifier: Purifier, cache: Cache) -> Purifier:
     return purifier
 
 
-def _agent(settings: Settings, router: ModelRouter) -> LLMPurifier:
+def agent_prompts(settings: Settings) -> PromptSet:
+    """The LLAMOS agent's prompt set from the configured files."""
+    return load_prompts(settings.defense.prompts_dir / "llamos", examples=settings.defense.examples)
+
+
+def _agent(settings: Settings, router: ModelRouter, prompts: PromptSet | None) -> LLMPurifier:
     d = settings.defense
     route = router.defense
     if route is None:
         raise ConfigError("defense.model: the llamos and tiered backends need a defense model "
                           "(an alias from `models` or a litellm model string)")
     return LLMPurifier(upstream=route.upstream, model=route.upstream_model,
-                       prompts=load_prompts(d.prompts_dir / "llamos", examples=d.examples),
+                       prompts=prompts or agent_prompts(settings),
                        task=d.task, limits=DriftLimits(max_edit_ratio=d.max_edit_ratio,
                                                        max_length_ratio=d.max_length_ratio),
                        timeout_s=d.timeout_s, max_retries=d.max_retries,

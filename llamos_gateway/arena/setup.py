@@ -2,8 +2,8 @@
 
 The only module of the package that names concrete classes. The target and the defense
 backends come from the evaluation session and the gateway's composition root
-(`build_purifier`), so the arena runs the code the API runs. The LLAMOS agent is built here
-with a prompt set the arena can grow (see `ExampleLearningDefender`).
+(`build_purifier`), so the arena runs the code the API runs; the LLAMOS agent gets a prompt
+set the arena can grow (see `ExampleLearningDefender`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 from rich.console import Console
 
 from llamos_gateway import __version__
-from llamos_gateway.agent import DriftLimits, LLMPurifier, SegmentingPurifier, load_prompts
 from llamos_gateway.agent.prompts import PromptSet
 from llamos_gateway.arena.attacker_prompts import load_attacker_prompts
 from llamos_gateway.arena.config import ArenaConfig
@@ -42,6 +41,7 @@ from llamos_gateway.errors import ConfigError, InvalidRequest
 from llamos_gateway.evaluation.datasets import load_dataset
 from llamos_gateway.evaluation.fidelity import FidelityFilter
 from llamos_gateway.evaluation.session import TargetSpec, open_session
+from llamos_gateway.lexical.purifier import LexicalPurifier
 from llamos_gateway.purifier import PassthroughPurifier, Purifier
 from llamos_gateway.settings import PROMPTS_DIR, Settings
 from llamos_gateway.upstream.router import ModelRouter
@@ -53,50 +53,30 @@ class ArenaResult:
     meta: dict[str, Any]
 
 
-def agent_factory(settings: Settings, router: ModelRouter) -> tuple[Callable[[PromptSet], Purifier],
-                                                                  PromptSet]:
-    """The LLAMOS agent as `wiring.build_purifier` builds it, but from a prompt set the arena
-    can grow (wiring offers no way to pass one in)."""
-    d = settings.defense
-    route = router.defense
-    if route is None:
-        raise ConfigError("--defense llamos needs a defense model: set defense.model in the "
-                          "config (or LLAMOS_DEFENSE__MODEL) to a model alias or litellm model")
-
-    def build(prompts: PromptSet) -> Purifier:
-        agent = LLMPurifier(upstream=route.upstream, model=route.upstream_model, prompts=prompts,
-                            task=d.task, limits=DriftLimits(max_edit_ratio=d.max_edit_ratio,
-                                                            max_length_ratio=d.max_length_ratio),
-                            timeout_s=d.timeout_s, max_retries=d.max_retries,
-                            idempotence_check=d.idempotence_check)
-        return SegmentingPurifier(agent, max_chars=d.max_chars, mode=d.long_text,
-                                  concurrency=d.concurrency)
-
-    return build, load_prompts(d.prompts_dir / "llamos", examples=d.examples)
-
-
 def build_defender(config: ArenaConfig, settings: Settings, router: ModelRouter,
                    task: str | None) -> tuple[Defender, str | None]:
-    """The defender and the version of the prompts it reads (None for prompt-free backends)."""
+    """The defender and the version of the prompts it reads (None for prompt-free backends).
+    Every backend comes from the gateway's composition root, so the arena runs the code the
+    API runs; the agent ones get a prompt set the arena can grow."""
+    from llamos_gateway.wiring import agent_prompts, build_purifier
+
     if config.defense == "none":
         return StaticDefender(PassthroughPurifier()), None
     if config.defense == "lexical":
-        from llamos_gateway.wiring import build_purifier
-
         return MissedEditsDefender(build_purifier(settings, router, "lexical"),
                                    cap=max(config.defender_pool, 64)), None
-    build, prompts = agent_factory(settings, router)
-    if config.defense == "tiered":  # the lexical screen stays; the agent behind it learns
-        from llamos_gateway.lexical.purifier import LexicalPurifier
-        from llamos_gateway.tiered import TieredPurifier
+    if router.defense is None:
+        raise ConfigError(f"--defense {config.defense} needs a defense model: set defense.model "
+                          "in the config (or LLAMOS_DEFENSE__MODEL) to a model alias or litellm "
+                          "model")
+    # tiered: one lexical screen for every rebuild; only the agent behind it learns
+    screen = (LexicalPurifier(screen_threshold=settings.defense.screen_threshold)
+              if config.defense == "tiered" else None)
 
-        screen = LexicalPurifier(screen_threshold=settings.defense.screen_threshold)
-        agent = build
+    def build(prompts: PromptSet) -> Purifier:
+        return build_purifier(settings, router, config.defense, lexical=screen, prompts=prompts)
 
-        def build(prompts: PromptSet) -> Purifier:
-            return TieredPurifier(screen=screen, agent=agent(prompts),
-                                  always=settings.defense.tiered_always)
-
+    prompts = agent_prompts(settings)
     return ExampleLearningDefender(build, prompts, task=task, cap=config.defender_pool), \
         prompts.version
 

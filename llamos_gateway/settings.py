@@ -130,6 +130,7 @@ class DefenseSettings(_Group):
     long_text: Literal["split", "skip"] = Field("split", description="texts over max_chars: split on sentences, or skip with a reason code")
     max_chars: int = Field(4000, ge=64, description="longest text purified in one agent call")
     concurrency: int = Field(8, ge=1, le=256, description="text parts of one request purified at once")
+    max_inflight: int = Field(64, ge=1, le=4096, description="defense model calls in flight per worker; more wait, within timeout_s (then fail as defense_busy)")
     tiered_always: bool = Field(False, description="tiered backend: call the agent for every input")
     screen_threshold: float = Field(0.5, ge=0.0, le=1.0, description="lexical screening score above which an input looks attacked")
 

@@ -164,11 +164,12 @@ def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.Clie
 
 
 def build_purifier(settings: Settings, router: ModelRouter, backend: str | None = None, *,
-                   lexical: LexicalPurifier | None = None,
-                   prompts: PromptSet | None = None) -> Purifier:
+                   lexical: LexicalPurifier | None = None, prompts: PromptSet | None = None,
+                   inflight: asyncio.Semaphore | None = None) -> Purifier:
     """The purifier stack for a backend name (default: the configured one). Pass `lexical` to
-    share one loaded lexicon between backends, `prompts` to give the agent another prompt set
-    than the configured files (the arena grows its examples)."""
+    share one loaded lexicon between backends, `inflight` to share one bound on defense calls
+    (`defense.max_inflight`), `prompts` to give the agent another prompt set than the
+    configured files (the arena grows its examples)."""
     name = backend or settings.defense_backend
     d = settings.defense
     if name == "passthrough":
@@ -177,7 +178,8 @@ def build_purifier(settings: Settings, router: ModelRouter, backend: str | None 
     if name == "lexical":
         return screen
     if name in ("llamos", "tiered"):
-        agent = SegmentingPurifier(_agent(settings, router, prompts), max_chars=d.max_chars,
+        gate = inflight or asyncio.Semaphore(d.max_inflight)
+        agent = SegmentingPurifier(_agent(settings, router, prompts, gate), max_chars=d.max_chars,
                                    mode=d.long_text, concurrency=d.concurrency)
         if name == "llamos":
             return agent
@@ -191,12 +193,14 @@ def _backends(settings: Settings, router: ModelRouter, cache: Cache) -> dict[str
     """Every backend this configuration can run (the agent ones only with a defense model),
     sharing one lexicon, each behind the purification cache when it is on."""
     lexical = LexicalPurifier(screen_threshold=settings.defense.screen_threshold)
+    inflight = asyncio.Semaphore(settings.defense.max_inflight)
     names = ["passthrough", "lexical", *(["llamos", "tiered"] if router.defense else [])]
     if settings.defense_backend not in names:
         names.append(settings.defense_backend)  # fails below with the reason
     out: dict[str, Purifier] = {}
     for name in names:
-        out[name] = _cached(settings, build_purifier(settings, router, name, lexical=lexical), cache)
+        out[name] = _cached(settings, build_purifier(settings, router, name, lexical=lexical,
+                                                     inflight=inflight), cache)
     return out
 
 
@@ -211,7 +215,8 @@ def agent_prompts(settings: Settings) -> PromptSet:
     return load_prompts(settings.defense.prompts_dir / "llamos", examples=settings.defense.examples)
 
 
-def _agent(settings: Settings, router: ModelRouter, prompts: PromptSet | None) -> LLMPurifier:
+def _agent(settings: Settings, router: ModelRouter, prompts: PromptSet | None,
+           inflight: asyncio.Semaphore) -> LLMPurifier:
     d = settings.defense
     route = router.defense
     if route is None:
@@ -224,7 +229,8 @@ def _agent(settings: Settings, router: ModelRouter, prompts: PromptSet | None) -
                        timeout_s=d.timeout_s, max_retries=d.max_retries,
                        idempotence_check=d.idempotence_check,
                        # a rewrite the guards reject is a defense failure under fail-closed
-                       drift_policy="reject" if d.fail_policy == "closed" else "forward")
+                       drift_policy="reject" if d.fail_policy == "closed" else "forward",
+                       inflight=inflight)
 
 
 def _probe_http(client: aiohttp.ClientSession, base: str) -> Probe:

@@ -31,6 +31,7 @@ from llamos_gateway.upstream import Upstream, UpstreamCall
 log = logging.getLogger(__name__)
 
 DEFENSE_TIMEOUT = "defense_timeout"
+DEFENSE_BUSY = "defense_busy"
 DEFENSE_ERROR = "defense_error"
 DEFENSE_UNPARSEABLE = "defense_unparseable"
 FLAG_MISMATCH = "changed_flag_mismatch"
@@ -59,7 +60,7 @@ class LLMPurifier:
                  task: str | None = None, limits: DriftLimits | None = None,
                  timeout_s: float = 20.0, max_retries: int = 1,
                  idempotence_check: bool = False, drift_policy: DriftPolicy = "forward",
-                 json_mode: bool = True,
+                 json_mode: bool = True, inflight: asyncio.Semaphore | None = None,
                  boundary: Callable[[str], str] = new_boundary) -> None:
         self._upstream = upstream
         self._model = model
@@ -73,6 +74,10 @@ class LLMPurifier:
         self._json_mode = json_mode
         self._boundary = boundary
         self._dropped: set[str] = set()
+        # A burst of flagged requests must not become a burst of defense calls: `inflight`
+        # (shared by the agents of one worker) bounds the calls at once; the rest queue, and
+        # the wait counts against the timeout.
+        self._inflight = inflight
 
     @property
     def prompt_version(self) -> str:
@@ -149,12 +154,24 @@ class LLMPurifier:
                                                                       task=task),
                                 timeout_s=self._timeout_s)
             sent = time.perf_counter()
+            started = False
             try:
                 async with asyncio.timeout(self._timeout_s):
-                    reply = await self._upstream.complete(call)
+                    if self._inflight is not None:
+                        await self._inflight.acquire()
+                    try:
+                        started = True
+                        reply = await self._upstream.complete(call)
+                    finally:
+                        if self._inflight is not None:
+                            self._inflight.release()
             except (TimeoutError, UpstreamTimeout):
-                reason, detail = DEFENSE_TIMEOUT, f"defense model timed out after {self._timeout_s}s"
                 spent_ms += (time.perf_counter() - sent) * 1000.0
+                if not started:  # the timeout passed in the queue: retrying would queue again
+                    reason, detail = DEFENSE_BUSY, (f"no free defense call slot within "
+                                                    f"{self._timeout_s}s (defense.max_inflight)")
+                    break
+                reason, detail = DEFENSE_TIMEOUT, f"defense model timed out after {self._timeout_s}s"
                 continue
             except LlamosError as exc:
                 reason, detail = DEFENSE_ERROR, f"defense model failed: {exc.message}"

@@ -274,3 +274,55 @@ async def test_other_client_errors_still_fail_at_once(make_purifier: MakePurifie
     with pytest.raises(DefenseUnavailable):
         await make_purifier(max_retries=2).purify(PurifyRequest(ADV))
     assert len(defense.history) == 1
+
+
+class _SlowDefense:
+    """Answers unchanged after `delay_s`; records the most calls it had in flight at once."""
+
+    name = "slow-defense"
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+        self.inflight = 0
+        self.peak = 0
+
+    async def complete(self, call: UpstreamCall) -> UpstreamReply:
+        self.inflight += 1
+        self.peak = max(self.peak, self.inflight)
+        try:
+            await asyncio.sleep(self.delay_s)
+        finally:
+            self.inflight -= 1
+        text = call.body["messages"][-1]["content"].split(">>>\n", 1)[1].rsplit("\n<<<END ", 1)[0]
+        content = json.dumps({"choices": [{"message": {"content": json.dumps(
+            {"purified": text, "changed": False})}}]})
+        return UpstreamReply(200, content.encode())
+
+    async def stream(self, call: UpstreamCall) -> Any:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_defense_calls_in_flight_are_capped(prompts: PromptSet) -> None:
+    slow = _SlowDefense(0.05)
+    purifier = LLMPurifier(upstream=slow, model="m", prompts=prompts, timeout_s=5.0,
+                           inflight=asyncio.Semaphore(2))
+    texts = [f"text number {i}" for i in range(7)]
+    results = await asyncio.gather(*(purifier.purify(PurifyRequest(t)) for t in texts))
+    assert [r.purified for r in results] == texts
+    assert slow.peak == 2
+
+
+async def test_no_free_slot_within_the_timeout_is_defense_busy(prompts: PromptSet) -> None:
+    slow = _SlowDefense(0.0)
+    gate = asyncio.Semaphore(1)
+    purifier = LLMPurifier(upstream=slow, model="m", prompts=prompts, timeout_s=0.1,
+                           max_retries=3, inflight=gate)
+    await gate.acquire()  # another agent of this worker holds the only slot
+    with pytest.raises(DefenseUnavailable) as busy:
+        await purifier.purify(PurifyRequest("a text"))
+    assert busy.value.reason == "defense_busy" and slow.peak == 0  # queued once, no retries
+    gate.release()
+    assert (await purifier.purify(PurifyRequest("a text"))).purified == "a text"

@@ -12,11 +12,17 @@ from asgi_lifespan import LifespanManager
 
 from llamos_gateway.api.app import create_app
 from llamos_gateway.purifier import Purifier
-from llamos_gateway.settings import Settings, load_settings
+from llamos_gateway.settings import RedisSettings, Settings, load_settings
 from llamos_gateway.wiring import Components, open_components
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.purifiers import MarkPurifier
 from tests.fakes.server import ServedApp
+from tests.storage.redis_helpers import (
+    SHARED_URL,
+    delete_prefix,
+    shared_redis_available,
+    unique_prefix,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -110,3 +116,14 @@ def serve_gateway() -> Iterator[Callable[..., str]]:
     yield start
     for served in started:
         served.stop()
+
+
+@pytest.fixture
+def redis_settings() -> Iterator[RedisSettings]:
+    """Settings for the shared Redis (DB 13) under a prefix of this test's own."""
+    if not shared_redis_available():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings = RedisSettings(url=SHARED_URL, key_prefix=unique_prefix(), socket_timeout_s=1.0,
+                             retry_after_s=0.2)
+    yield settings
+    delete_prefix(SHARED_URL, settings.key_prefix)

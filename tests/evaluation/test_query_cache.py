@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,21 +15,7 @@ from llamos_gateway.evaluation.sentiment_model import SentimentChatModel
 from llamos_gateway.settings import RedisSettings, Settings
 from llamos_gateway.storage.redis_cache import RedisCache
 from llamos_gateway.wiring import open_query_cache
-from tests.storage.redis_helpers import (
-    SHARED_URL,
-    delete_prefix,
-    shared_redis_available,
-    unique_prefix,
-)
-
-
-@pytest.fixture
-def redis_settings() -> Iterator[RedisSettings]:
-    if not shared_redis_available():
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    settings = RedisSettings(url=SHARED_URL, key_prefix=unique_prefix(), socket_timeout_s=1.0)
-    yield settings
-    delete_prefix(SHARED_URL, settings.key_prefix)
+from tests.storage.redis_helpers import SHARED_URL
 
 
 @pytest.mark.redis

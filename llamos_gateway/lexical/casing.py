@@ -20,7 +20,7 @@ from llamos_gateway.lexical.candidates import LETTERS
 
 # A text is "mostly lowercase" when at most this share of its letters are capitals.
 _CAPITAL_SHARE = 0.15
-_MIN_LETTERS = 12
+_MIN_LETTERS = 6
 _MIN_LENGTH = 3  # shorter words are too easy to turn into another word
 _MIN_LEADING = 4  # `Kbleak`: a capitalised word must be longer (short names abound)
 _SENTENCE_END = re.compile(r"[.!?:;\"]\s*$")
@@ -51,13 +51,16 @@ def camel(form: str, at: int, known: Callable[[str], bool],
           target: Callable[[str], bool]) -> bool:
     """`iPhone`, `fooBar`, `setUp`, `getX`: the capital starts a part of a compound name.
 
-    After one letter (`lYacks`, `cBarm`) the capital is taken for a stray one all the same
-    when an edit there gives a word: brand names (`iPhone`, `eBay`, `jQuery`) have none."""
+    Parts that are words can also come of a planted capital (`lYacks`, `goDod`,
+    `bloatNd`): then an edit at the capital gives a word, as it does for no brand or
+    identifier (`iPhone`, `eBay`, `jQuery`, `isOpen`). A last capital after a word
+    (`getX`, `posY`) is always taken for part of a name."""
     head, tail = form[:at].lower(), form[at:].lower()
-    if len(head) >= 3 and known(head) and (len(tail) == 1 or known(tail)):
-        return True
-    return (len(tail) >= 3 and known(tail) and (len(head) > 1 and known(head) or len(head) == 1
-            and not any(map(target, edits(form, at)))))
+    if len(tail) == 1:
+        return len(head) >= 3 and known(head)
+    if not known(tail) or not (len(head) == 1 and len(tail) >= 3 or known(head)):
+        return False
+    return not any(map(target, edits(form, at)))
 
 
 def edits(form: str, at: int) -> list[str]:

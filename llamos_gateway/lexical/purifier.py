@@ -3,7 +3,8 @@
 Order of work: invisible/bidi characters out and NFKC (character level); then per word:
 homoglyph folding, leetspeak folding, repeated-letter runs, stray capitals planted in
 lowercase words, and context-ranked spelling repair of unknown lowercase words; finally
-junk at the end of the text (random handles, emoticons, stray punctuation). Clean text comes back byte for byte.
+junk at the end of the text (random handles, emoticons, stray punctuation). Clean text
+comes back byte for byte.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from llamos_gateway import __version__
-from llamos_gateway.lexical import casing, homoglyphs, junk, leetspeak, repeats
+from llamos_gateway.lexical import casing, compounds, homoglyphs, junk, leetspeak, repeats
 from llamos_gateway.lexical.lexicon import FORMAT_VERSION, Lexicon
 from llamos_gateway.lexical.screening import Signals, screen
-from llamos_gateway.lexical.spelling import Speller, SpellingModel
+from llamos_gateway.lexical.spelling import Assessment, Speller, SpellingModel
 from llamos_gateway.lexical.tokens import Token, adjacent, tokenize
 from llamos_gateway.lexical.unicode import Normalised, normalise
 from llamos_gateway.purifier import Edit, PurifyRequest, PurifyResult
@@ -39,6 +40,8 @@ _STOPWORDS = frozenset(
     "their not no so if than then too very can will would should could do does did have has "
     "had n't 's".split())
 _SPELLING_ROUNDS = 3
+# A lowercase part of a compound is repaired from this length on (`docu-makers` stays).
+_MIN_PART_REPAIR = 5
 # Texts longer than this are purified in a worker thread, off the event loop; shorter ones
 # take well under a millisecond, less than the hop to a thread would cost.
 _INLINE_MAX_CHARS = 2000
@@ -144,14 +147,21 @@ class LexicalPurifier:
                 del strays[i]
                 unknown.remove(i)
                 counts["case"] = counts.get("case", 0) + 1
+        for i, word in enumerate(words):
+            if word.rule is None and compounds.broken(word.form, self._lexicon.is_known):
+                repaired = self._compound(text, words, i)
+                if repaired is not None and repaired.rule is not None:
+                    words[i] = repaired
+                    counts[repaired.rule] = counts.get(repaired.rule, 0) + 1
         misses: dict[int, bool] = {}
         fixed: set[int] = set()
         for _ in range(_SPELLING_ROUNDS):
             if not self._spell_round(text, words, unknown, misses, fixed, strays):
                 break
         left = [i for i in unknown if i not in fixed]
-        counts["case"] = counts.get("case", 0) + len(fixed & strays.keys())
-        counts["spelling"] = len(fixed - strays.keys())
+        counts["case"] = (counts.get("case", 0) + counts.pop("case+spelling", 0)
+                          + len(fixed & strays.keys()))
+        counts["spelling"] = counts.get("spelling", 0) + len(fixed - strays.keys())
         counts["near_miss"] = sum(misses.get(i, False) for i in left)
         counts["unknown"] = len(left)
         return words, counts
@@ -188,7 +198,7 @@ class LexicalPurifier:
         weigh, or none when the lowercase word is known (`goOd`)."""
         known = self._lexicon.is_known
         found: dict[int, list[str]] = {}
-        if not casing.mostly_lowercase(text):
+        if not casing.mostly_lowercase("".join(w.form for w in words)):  # as folded
             return found
         for i, word in enumerate(words):
             at = casing.inner_capital(word.form) if word.rule is None else None
@@ -205,6 +215,38 @@ class LexicalPurifier:
                  for i, w in enumerate(words)], known):
             found.update((i, casing.edits(words[i].form, 0)) for i in leading)
         return found
+
+    def _compound(self, text: str, words: list[_Word], i: int) -> _Word | None:
+        """A broken hyphenated word repaired whole, by moving a hyphen back, or in its one
+        unknown part (see `compounds`)."""
+        token, form = words[i].token, words[i].form
+        left, right = _neighbour(text, words, i, -1), _neighbour(text, words, i, 1)
+        known = self._lexicon.is_known
+        if form.islower():
+            fix = self._speller.assess(form, left, right).fix
+            if fix is not None:
+                return _Word(token, fix.word, "spelling")
+        moved = compounds.shifted(form, known)
+        if moved is not None:
+            return _Word(token, moved.lower() if form.islower() else moved, "spelling")
+        part = compounds.unknown_part(form, known)
+        if part is None:
+            return None
+        piece = form.split("-")[part.at]
+        left = part.left if part.at else left
+        right = part.right if part.right is not None else right
+        at = casing.inner_capital(piece)
+        if at is not None and not casing.camel(piece, at, known, self._lexicon.targets.__contains__):
+            new = (piece.lower() if known(piece.lower()) else
+                   _fixed(self._speller.assess(piece.lower(), left, right,
+                                               casing.edits(piece, at))))
+            rule = "case+spelling"
+        elif piece.islower() and len(piece) >= _MIN_PART_REPAIR:
+            new, rule = _fixed(self._speller.assess(piece, left, right)), "spelling"
+        else:
+            return None
+        return None if new is None else _Word(token, compounds.replace_part(form, part.at, new),
+                                              rule)
 
     def _spell_round(self, text: str, words: list[_Word], unknown: list[int],
                      misses: dict[int, bool], fixed: set[int],
@@ -226,6 +268,10 @@ class LexicalPurifier:
                 fixed.add(i)
                 changed = True
         return changed
+
+
+def _fixed(verdict: Assessment) -> str | None:
+    return None if verdict.fix is None else verdict.fix.word
 
 
 def _foreign(words: list[_Word], unknown: int) -> bool:

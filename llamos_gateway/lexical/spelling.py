@@ -23,8 +23,9 @@ _VOWELS = frozenset("aeiouy")
 
 
 def _respaced(word: str, cand: str) -> bool:
-    """`cand` only adds hyphens or apostrophes to `word` (`hamfisted` -> `ham-fisted`)."""
-    return cand.replace("-", "").replace("'", "") == word
+    """`cand` only adds or drops hyphens or apostrophes (`hamfisted` -> `ham-fisted`,
+    `foot-age` -> `footage`): both are spellings of the same word."""
+    return cand.replace("-", "").replace("'", "") == word.replace("-", "").replace("'", "")
 
 
 def _keyboard() -> dict[str, frozenset[str]]:

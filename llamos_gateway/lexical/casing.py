@@ -18,19 +18,20 @@ from collections.abc import Callable, Sequence
 
 from llamos_gateway.lexical.candidates import LETTERS
 
-# A text is "mostly lowercase" when at most this share of its letters are capitals.
-_CAPITAL_SHARE = 0.15
-_MIN_LETTERS = 6
+# A text is "mostly lowercase" when it has at most this many capitals per word.
+_CAPITALS_PER_WORD = 0.5
+_MIN_WORDS = 2
 _MIN_LENGTH = 3  # shorter words are too easy to turn into another word
 _MIN_LEADING = 4  # `Kbleak`: a capitalised word must be longer (short names abound)
 _SENTENCE_END = re.compile(r"[.!?:;\"]\s*$")
 _LOOK_BACK = 16
 
 
-def mostly_lowercase(text: str) -> bool:
-    letters = sum(c.isalpha() for c in text)
-    capitals = sum(c.isupper() for c in text)
-    return letters >= _MIN_LETTERS and capitals <= _CAPITAL_SHARE * letters
+def mostly_lowercase(forms: Sequence[str]) -> bool:
+    """Few capitals for the words. Counted per word, not per letter, so that a spelling
+    repair (which changes letters, never capitals or words) cannot change the answer."""
+    capitals = sum(c.isupper() for form in forms for c in form)
+    return len(forms) >= _MIN_WORDS and capitals <= _CAPITALS_PER_WORD * len(forms)
 
 
 def inner_capital(form: str) -> int | None:

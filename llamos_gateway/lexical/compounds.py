@@ -1,6 +1,7 @@
 """Hyphenated compounds that a character edit broke (`fisho-ut-of-water`, `hDlf-hearted`).
 
-A compound is repaired as a whole when the repaired compound is a known one; else a
+A compound with an unknown part is repaired as a whole when the repaired compound is a
+known one (`cookie-cuttr`); else a
 hyphen moved by one letter is put back when that makes every part a word
 (`halfh-earted` -> `half-hearted`); else its one unknown part is repaired as a word, in
 the context of the parts beside it.
@@ -25,15 +26,15 @@ class Part(NamedTuple):
 
 
 def broken(form: str, known: Callable[[str], bool]) -> bool:
-    """A hyphenated word unknown as a whole."""
-    return COMPOUND.fullmatch(form) is not None and not known(form.lower())
+    """A hyphenated word unknown as a whole, with an unknown part (a compound of known
+    words, `multi-dimensional`, is taken as it is: most unknown compounds are such)."""
+    return (COMPOUND.fullmatch(form) is not None and not known(form.lower())
+            and not all(map(known, form.lower().split("-"))))
 
 
 def shifted(form: str, known: Callable[[str], bool]) -> str | None:
     """`fisho-ut-of-water` -> `fish-out-of-water`: one hyphen moved back by one letter
     (only when a part is unknown: `fly-on-the-wall` is no `fl-yon-the-wall`)."""
-    if all(map(known, form.lower().split("-"))):
-        return None
     for i, char in enumerate(form):
         if char != "-":
             continue

@@ -93,10 +93,10 @@ class Lexicon:
             self._bigrams = _unpack_counts(*cached(self._path("bigrams"), self._build_bigrams))
         return self._bigrams.get(f"{left} {right}", 0)
 
-    def near(self, word: str) -> list[tuple[str, int]]:
+    def near(self, word: str, max_distance: int = 2) -> list[tuple[str, int]]:
         """Correction targets within edit distance 1, else within 2, with their distance."""
         found = candidates.within_one(word, self.targets)
-        if found:
+        if found or max_distance < 2:
             return found
         if self._index is None:
             keys, values = cached(self._path("index"), self._build_index)

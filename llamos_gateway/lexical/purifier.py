@@ -120,7 +120,7 @@ class LexicalPurifier:
     def _plain(self, text: str) -> int | None:
         """The number of words when every word is a plain known word, else None."""
         if (not text.isascii() or _LEETISH.search(text) is not None
-                or _INNER_CAPITAL.search(text) is not None):
+                or not text.islower() and _INNER_CAPITAL.search(text) is not None):
             return None
         found = _PLAIN_WORD.findall(text.lower())
         for word in set(found).difference(self._lexicon.words):
@@ -135,7 +135,8 @@ class LexicalPurifier:
         for word in words:
             if word.rule is not None:
                 counts[word.rule] = counts.get(word.rule, 0) + 1
-        strays = self._strays(text, words)
+        lower = not text.islower() and casing.mostly_lowercase([w.form for w in words])
+        strays = self._strays(text, words) if lower else {}
         unknown = sorted({i for i, w in enumerate(words) if self._repairable(w, text)}
                          | strays.keys())
         if _foreign(words, len(unknown) - len(strays)):  # a stray capital is no foreign word
@@ -148,8 +149,9 @@ class LexicalPurifier:
                 unknown.remove(i)
                 counts["case"] = counts.get("case", 0) + 1
         for i, word in enumerate(words):
-            if word.rule is None and compounds.broken(word.form, self._lexicon.is_known):
-                repaired = self._compound(text, words, i)
+            if ("-" in word.form and word.rule is None
+                    and compounds.broken(word.form, self._lexicon.is_known)):
+                repaired = self._compound(text, words, i, lower)
                 if repaired is not None and repaired.rule is not None:
                     words[i] = repaired
                     counts[repaired.rule] = counts.get(repaired.rule, 0) + 1
@@ -194,12 +196,11 @@ class LexicalPurifier:
                 and not _bracketed_initial(text, word.token.start, form, known))
 
     def _strays(self, text: str, words: list[_Word]) -> dict[int, list[str]]:
-        """Words with a stray capital (`lNacks`, `Kbleak`): the edits at the capital to
-        weigh, or none when the lowercase word is known (`goOd`)."""
+        """Words with a stray capital (`lNacks`, `Kbleak`) in mostly lowercase text (counted
+        as folded: `7H3` has no capital): the edits at the capital to weigh, or none when
+        the lowercase word is known (`goOd`)."""
         known = self._lexicon.is_known
         found: dict[int, list[str]] = {}
-        if not casing.mostly_lowercase("".join(w.form for w in words)):  # as folded
-            return found
         for i, word in enumerate(words):
             at = casing.inner_capital(word.form) if word.rule is None else None
             if at is None or casing.camel(word.form, at, known,
@@ -216,9 +217,9 @@ class LexicalPurifier:
             found.update((i, casing.edits(words[i].form, 0)) for i in leading)
         return found
 
-    def _compound(self, text: str, words: list[_Word], i: int) -> _Word | None:
+    def _compound(self, text: str, words: list[_Word], i: int, lower: bool) -> _Word | None:
         """A broken hyphenated word repaired whole, by moving a hyphen back, or in its one
-        unknown part (see `compounds`)."""
+        unknown part (see `compounds`); a stray capital in it only when `lower`."""
         token, form = words[i].token, words[i].form
         left, right = _neighbour(text, words, i, -1), _neighbour(text, words, i, 1)
         known = self._lexicon.is_known
@@ -235,7 +236,7 @@ class LexicalPurifier:
         piece = form.split("-")[part.at]
         left = part.left if part.at else left
         right = part.right if part.right is not None else right
-        at = casing.inner_capital(piece)
+        at = casing.inner_capital(piece) if lower else None
         if at is not None and not casing.camel(piece, at, known, self._lexicon.targets.__contains__):
             new = (piece.lower() if known(piece.lower()) else
                    _fixed(self._speller.assess(piece.lower(), left, right,

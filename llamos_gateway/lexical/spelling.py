@@ -110,7 +110,7 @@ class Speller:
         if any(n is not None and self._lexicon.is_name(n) for n in (left, right)):
             keep += self._model.name_bonus
         if at is None:
-            near = self._lexicon.near(word)
+            near = self._lexicon.near(word, 1 if "-" in word else 2)
         else:
             keep -= model.stray_keep_cost
             near = [(c, 0) for c in at if c in self._lexicon.targets]

@@ -29,10 +29,11 @@ def test_edits_stay_at_the_capital() -> None:
     assert all(len(e) == 6 and e[0] == "l" and e[2:] == "acks" for e in found[1:])
 
 
-def test_mostly_lowercase_counts_capital_letters() -> None:
-    assert casing.mostly_lowercase("the film lYacks charm and wit")
-    assert not casing.mostly_lowercase("THE FILM lYacks CHARM")
-    assert not casing.mostly_lowercase("lYacks")  # too short to tell
+def test_mostly_lowercase_counts_capitals_per_word() -> None:
+    assert casing.mostly_lowercase("the film lYacks charm and wit".split())
+    assert casing.mostly_lowercase(["Kbleak", "and", "Wdesperate", "film"])
+    assert not casing.mostly_lowercase("THE FILM lYacks CHARM".split())
+    assert not casing.mostly_lowercase(["lYacks"])  # too short to tell
 
 
 @pytest.mark.parametrize(("text", "clean", "rule"), [

@@ -14,7 +14,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -22,13 +21,28 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings.exceptions import SettingsError
 
+from llamos_gateway.config_sources import check_environment, read_yaml
 from llamos_gateway.errors import ConfigError
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 
 Role = Literal["user", "tool", "system", "assistant"]
+
+
+def _comma_list(value: Any) -> Any:
+    """A list from the environment: JSON (`["a", "b"]`) or comma-separated (`a,b`)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON list ({exc.msg}); write a,b or [\"a\", \"b\"]") from None
+    return [v.strip() for v in text.split(",") if v.strip()]
 
 
 class DefenseMode(StrEnum):
@@ -66,10 +80,7 @@ class AuthSettings(_Group):
     @field_validator("api_keys", mode="before")
     @classmethod
     def _plain_strings(cls, value: Any) -> Any:
-        if isinstance(value, str):  # from the environment: JSON, or comma-separated keys
-            text = value.strip()
-            value = json.loads(text) if text.startswith("[") else [
-                v.strip() for v in text.split(",") if v.strip()]
+        value = _comma_list(value)
         if isinstance(value, list):
             return [{"key": v} if isinstance(v, str) else v for v in value]
         return value
@@ -113,8 +124,8 @@ class DefenseSettings(_Group):
     model: str | None = Field(None, description="defense LLM: an alias from `models` or a litellm model string")
     api_base: str | None = Field(None, description="OpenAI-compatible base URL of the defense model")
     api_key_env: str | None = Field(None, description="environment variable holding the defense model's key")
-    roles: list[Role] = Field(
-        default_factory=lambda: list[Role](["user"]), description="message roles whose text is purified (add tool for indirect injection)")
+    roles: Annotated[list[Role], NoDecode] = Field(
+        default_factory=lambda: list[Role](["user"]), description="message roles whose text is purified (add tool for indirect injection); env: user,tool or JSON")
     purify_embeddings: bool = Field(False, description="purify /v1/embeddings inputs too")
     fail_policy: Literal["open", "closed"] = Field(
         "open", description="defense model down: open forwards the original, or tiered's lexical pass (x-llamos-fail-open); closed answers 503")
@@ -133,6 +144,11 @@ class DefenseSettings(_Group):
     max_inflight: int = Field(64, ge=1, le=4096, description="defense model calls in flight per worker; more wait, within timeout_s (then fail as defense_busy)")
     tiered_always: bool = Field(False, description="tiered backend: call the agent for every input")
     screen_threshold: float = Field(0.5, ge=0.0, le=1.0, description="lexical screening score above which an input looks attacked")
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _roles_list(cls, value: Any) -> Any:
+        return _comma_list(value)
 
 
 class RedisSettings(_Group):
@@ -174,7 +190,8 @@ class LimitSettings(_Group):
 
 class LoggingSettings(_Group):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="one JSON line per request at INFO")
-    json_lines: bool = Field(True, description="JSON lines (false: plain text)")
+    json_lines: bool | Literal["auto"] = Field(
+        "auto", description="true: JSON lines; false: plain text; auto: plain text when stderr is a terminal, else JSON")
     log_text: bool = Field(False, description="allow prompt texts in DEBUG logs")
 
 
@@ -233,41 +250,30 @@ def _describe(exc: ValidationError) -> str:
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings once, at the entry point. Raises `ConfigError` naming the bad key."""
-    data: dict[str, Any] = {}
-    if config is not None:
-        try:
-            loaded = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file not found: {config}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {config} is not valid YAML: {exc}") from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"config file {config} must hold a mapping at the top level")
-        data = loaded or {}
+    data = read_yaml(config) if config is not None else {}
     data.update(overrides)
-    _check_environment(os.environ)
+    check_environment(os.environ, Settings)
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from exc
+    except SettingsError as exc:  # a value the environment source could not decode
+        raise ConfigError(f"invalid configuration: {exc}") from exc
 
 
-# read elsewhere, not settings: the config file path, the on-disk cache directory, the key the
-# LiteLLM guardrail sends, the address docker compose publishes
-_NOT_SETTINGS = frozenset({"LLAMOS_CONFIG", "LLAMOS_CACHE_DIR", "LLAMOS_API_KEY", "LLAMOS_PUBLISH"})
-
-
-def _check_environment(environ: Mapping[str, str]) -> None:
-    """A misspelled LLAMOS_* variable would otherwise be ignored without a word."""
-    for name in environ:
-        if not name.startswith("LLAMOS_") or name in _NOT_SETTINGS:
-            continue
-        parts = name[len("LLAMOS_"):].lower().split("__")
-        field = Settings.model_fields.get(parts[0])
-        annotation = field.annotation if field is not None else None
-        if field is None or (
-            len(parts) > 1 and isinstance(annotation, type) and issubclass(annotation, BaseModel)
-            and parts[1] not in annotation.model_fields
-        ):
-            raise ConfigError(f"invalid configuration: unknown environment variable {name} "
-                              f"(see `llamos config --reference`)")
+def override(settings: Settings, group: str, values: Mapping[str, Any],
+             names: Mapping[str, str] | None = None) -> Settings:
+    """`settings` with some keys of one group replaced (command-line flags), validated by the
+    same model as the file and the environment. `names` says how to call each key in an error
+    (`{"port": "--port"}`)."""
+    current = getattr(settings, group)
+    try:
+        replaced = type(current).model_validate({**current.model_dump(), **values})
+    except ValidationError as exc:
+        labels = names or {}
+        parts = []
+        for err in exc.errors():
+            key = str(err["loc"][0]) if err["loc"] else ""
+            parts.append(f"{labels.get(key, f'{group}.{key}')}: {err['msg']}")
+        raise ConfigError("invalid option " + "; ".join(parts)) from exc
+    return settings.model_copy(update={group: replaced})

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from llamos_gateway.errors import ConfigError
-from llamos_gateway.settings import DefenseMode, load_settings
+from llamos_gateway.settings import DefenseMode, load_settings, override
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "llamos.example.yaml"
 
@@ -82,3 +82,50 @@ def test_model_aliases_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLAMOS_MODELS__MINI__MODEL", "openai/gpt-4o-mini")
     monkeypatch.setenv("LLAMOS_MODELS__MINI__API_BASE", "http://127.0.0.1:1/v1")
     assert load_settings().models["mini"].uses_passthrough
+
+
+@pytest.mark.parametrize("value", ["user,tool", "user, tool", '["user", "tool"]'])
+def test_roles_from_env_as_comma_list_or_json(monkeypatch: pytest.MonkeyPatch,
+                                              value: str) -> None:
+    monkeypatch.setenv("LLAMOS_DEFENSE__ROLES", value)
+    assert load_settings().defense.roles == ["user", "tool"]
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("LLAMOS_MODELS", "foo", "LLAMOS_MODELS must be a JSON object"),
+    ("LLAMOS_DEFENSE", "enforce", "LLAMOS_DEFENSE must be a JSON object"),
+    ("LLAMOS_AUTH", "[", "LLAMOS_AUTH must be a JSON object"),
+])
+def test_env_values_that_must_be_json_name_the_variable(monkeypatch: pytest.MonkeyPatch,
+                                                        name: str, value: str, says: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=says) as info:
+        load_settings()
+    assert value not in info.value.message.replace(name, "")  # the value is never echoed
+
+
+def test_unreadable_config_paths_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory") as info:
+        load_settings(tmp_path)
+    assert "\n" not in info.value.message
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("models:\n  x: {model: [\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(broken)
+    assert "\n" not in info.value.message
+    assert info.value.message.endswith("is not valid YAML: line 3, column 1: expected the node "
+                                       "content, but found '<stream end>'")
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00models")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_settings(binary)
+
+
+def test_flag_overrides_are_validated_like_the_config() -> None:
+    settings = load_settings()
+    assert override(settings, "server", {"port": 9000}).server.port == 9000
+    assert settings.server.port == 8000  # a copy, not a change
+    with pytest.raises(ConfigError, match=r"invalid option --port: Input should be less"):
+        override(settings, "server", {"port": 99999}, names={"port": "--port"})
+    with pytest.raises(ConfigError, match=r"server\.workers: Input should be greater"):
+        override(settings, "server", {"workers": 0})

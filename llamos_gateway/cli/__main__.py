@@ -1,0 +1,5 @@
+"""`python -m llamos_gateway.cli`: the `llamos` command."""
+
+from llamos_gateway.cli import main
+
+main()

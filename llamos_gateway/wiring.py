@@ -38,6 +38,7 @@ from llamos_gateway.storage.state import open_shared_state
 from llamos_gateway.trace import RequestObserver, Trace
 from llamos_gateway.upstream.local import LocalChatModel, echo_model
 from llamos_gateway.upstream.passthrough import HttpUpstream, build_http_client, probe
+from llamos_gateway.upstream.plan import plan_route
 from llamos_gateway.upstream.router import ModelRouter, Route
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ async def open_query_cache(settings: Settings) -> AsyncIterator[QueryCache]:
 
 
 def local_models() -> dict[str, Callable[[], LocalChatModel]]:
-    """The built-in offline models, by name."""
+    """The built-in offline models, by name (the names are `plan.BUILTIN_MODELS`)."""
     return {"local/echo": echo_model, "local/sst2-sentiment": _sentiment_model}
 
 
@@ -114,7 +115,7 @@ def build_router(settings: Settings, client: aiohttp.ClientSession) -> ModelRout
     for name, factory in builtins.items():
         routes[name] = Route(name, factory(), name, "llamos-local", "local")
     for alias, spec in settings.models.items():
-        routes[alias] = _route(alias, spec, settings, client, builtins)
+        routes[alias] = _route(alias, spec, settings, client, builtins, key=f"models.{alias}")
     return ModelRouter(routes, defense=_defense_route(settings, client, routes, builtins))
 
 
@@ -128,31 +129,34 @@ def _defense_route(settings: Settings, client: aiohttp.ClientSession, routes: di
         return routes[d.model]
     # The agent retries on its own (defense.max_retries) with defense.timeout_s per attempt, so
     # its upstream must not retry again underneath: an alias is rebuilt without retries.
-    base = settings.models.get(d.model) or ModelSpec(model=d.model, api_base=d.api_base,
-                                                     api_key_env=d.api_key_env)
+    alias = settings.models.get(d.model)
+    base = alias or ModelSpec(model=d.model, api_base=d.api_base, api_key_env=d.api_key_env)
     spec = base.model_copy(update={"timeout_s": d.timeout_s, "max_retries": 0})
-    return _route("defense", spec, settings, client, builtins)
+    # a missing key is reported once, under the key the user wrote: models.<alias> (already
+    # said when the alias was built) or defense.model
+    return _route("defense", spec, settings, client, builtins, key="defense.model",
+                  warn=alias is None)
 
 
 def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.ClientSession,
-           builtins: dict[str, Callable[[], LocalChatModel]]) -> Route:
-    if spec.model.startswith("local/"):
-        if spec.model not in builtins:
-            raise ConfigError(f"models.{alias}.model: unknown built-in model '{spec.model}' "
-                              f"(built-ins: {', '.join(sorted(builtins))})")
-        return Route(alias, builtins[spec.model](), spec.model, "llamos-local", "local")
-    if spec.api_key_env and spec.api_key() is None:
-        log.warning("models.%s: environment variable %s is not set", alias, spec.api_key_env)
+           builtins: dict[str, Callable[[], LocalChatModel]], *, key: str,
+           warn: bool = True) -> Route:
+    """`key`: where the user wrote this model, named in errors and in the warning about an
+    unset key variable (`warn=False`: already said under another key)."""
+    plan = plan_route(alias, spec, key=key)
+    if plan.path == "local":
+        return Route(alias, builtins[spec.model](), plan.upstream_model, plan.owned_by, plan.path)
+    if warn and spec.api_key_env and spec.api_key() is None:
+        log.warning("%s: environment variable %s is not set", key, spec.api_key_env)
     limits = settings.limits
-    if spec.uses_passthrough:
+    if plan.path == "passthrough":
         assert spec.api_base is not None
         # one pooled client for all; the upstream object itself is per alias (own timeout, retries)
         upstream = HttpUpstream(
             name=alias, api_base=spec.api_base, client=client, api_key=spec.api_key(),
             max_retries=spec.max_retries if spec.max_retries is not None else limits.max_retries,
             timeout_s=spec.timeout_s, extra_headers=spec.extra_headers)
-        upstream_model = spec.model.removeprefix("openai/")
-        return Route(alias, upstream, upstream_model, "openai-compatible", "passthrough")
+        return Route(alias, upstream, plan.upstream_model, plan.owned_by, plan.path)
     from llamos_gateway.upstream.litellm_adapter import LiteLLMUpstream
 
     via_litellm = LiteLLMUpstream(
@@ -160,7 +164,7 @@ def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.Clie
         timeout_s=spec.timeout_s or limits.upstream_timeout_s,
         max_retries=spec.max_retries if spec.max_retries is not None else limits.max_retries,
         extra_headers=spec.extra_headers)
-    return Route(alias, via_litellm, spec.model, spec.model.split("/", 1)[0], "litellm")
+    return Route(alias, via_litellm, plan.upstream_model, plan.owned_by, plan.path)
 
 
 def build_purifier(settings: Settings, router: ModelRouter, backend: str | None = None, *,
@@ -210,6 +214,26 @@ def _cached(settings: Settings, purifier: Purifier, cache: Cache) -> Purifier:
     return purifier
 
 
+_NEEDS_MODEL = ("defense.model: the llamos and tiered backends need a defense model "
+                "(an alias from `models` or a litellm model string)")
+
+
+def preflight(settings: Settings) -> None:
+    """What opening the components would find wrong in the configuration, found without
+    opening anything: `llamos serve` checks it before a worker starts, so an unknown built-in
+    model, an agent backend without its defense model or a broken prompt file is one line
+    naming the key, not a worker's start-up traceback."""
+    for alias, spec in settings.models.items():
+        plan_route(alias, spec, key=f"models.{alias}")
+    d = settings.defense
+    if d.model is not None and d.model not in settings.models:
+        plan_route("defense", ModelSpec(model=d.model, api_base=d.api_base), key="defense.model")
+    if settings.defense_backend in ("llamos", "tiered"):
+        if d.model is None:
+            raise ConfigError(_NEEDS_MODEL)
+        agent_prompts(settings)
+
+
 def agent_prompts(settings: Settings) -> PromptSet:
     """The LLAMOS agent's prompt set from the configured files."""
     return load_prompts(settings.defense.prompts_dir / "llamos", examples=settings.defense.examples)
@@ -220,8 +244,7 @@ def _agent(settings: Settings, router: ModelRouter, prompts: PromptSet | None,
     d = settings.defense
     route = router.defense
     if route is None:
-        raise ConfigError("defense.model: the llamos and tiered backends need a defense model "
-                          "(an alias from `models` or a litellm model string)")
+        raise ConfigError(_NEEDS_MODEL)
     return LLMPurifier(upstream=route.upstream, model=route.upstream_model,
                        prompts=prompts or agent_prompts(settings),
                        task=d.task, limits=DriftLimits(max_edit_ratio=d.max_edit_ratio,

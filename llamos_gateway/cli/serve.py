@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
+import errno
 import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated
 
 import typer
 
 from llamos_gateway import __version__
 from llamos_gateway.cli._common import ConfigOption
-from llamos_gateway.settings import load_settings
+from llamos_gateway.errors import ConfigError
+from llamos_gateway.settings import load_settings, override
+
+FLAGS = {"host": "--host", "port": "--port", "workers": "--workers"}
 
 
 def register(app: typer.Typer) -> None:
@@ -30,39 +39,96 @@ def serve(
 
     from llamos_gateway.observability.logging import configure_logging
     from llamos_gateway.observability.metrics import multiprocess_metrics
+    from llamos_gateway.observability.startup import log_startup, log_stopped
+    from llamos_gateway.wiring import preflight
 
-    settings = load_settings(config)  # validate here: a bad key fails before any worker starts
+    # validate here, flags exactly like the file and the environment: a bad value fails
+    # before any worker starts
+    flags = {"host": host, "port": port, "workers": workers}
+    settings = override(load_settings(config), "server",
+                        {k: v for k, v in flags.items() if v is not None}, names=FLAGS)
+    server = settings.server
+    preflight(settings)
+    check_listen_address(server.host, server.port)
     configure_logging(settings.logging)
     if config is not None:
         os.environ["LLAMOS_CONFIG"] = str(config.resolve())
-    n = workers or settings.server.workers
+    log_startup(settings)
     # Workers share their Prometheus metrics through PROMETHEUS_MULTIPROC_DIR; log_config=None
-    # lets uvicorn's own lines reach the root handler, so every line is JSON.
-    with multiprocess_metrics(n):
+    # lets uvicorn's own lifecycle lines reach the root handler, so they are formatted like
+    # ours (JSON lines, or plain text on a terminal).
+    with multiprocess_metrics(server.workers), stop_line(log_stopped):
         uvicorn.run(
             "llamos_gateway.api.app:app_from_env", factory=True,
-            host=host or settings.server.host, port=port or settings.server.port, workers=n,
-            loop="uvloop", http="httptools", access_log=False, log_level="warning",
-            log_config=None, timeout_graceful_shutdown=10,
+            host=server.host, port=server.port, workers=server.workers,
+            loop="uvloop", http="httptools", access_log=False,
+            log_level=settings.logging.level.lower(), log_config=None,
+            timeout_graceful_shutdown=10,
         )
+
+
+class _Stopped(BaseException):
+    """A stop signal that reached us rather than uvicorn (a BaseException: nothing on the
+    way may swallow it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def stop_line(log: Callable[[float], None]) -> Iterator[None]:
+    """Write the stop line once the server is down, and keep the exit status a signal gives.
+
+    uvicorn handles SIGINT/SIGTERM while it serves, shuts down, then raises the signal again;
+    a signal before it has taken over (still starting) comes here directly. Either way it
+    becomes `_Stopped`, the body unwinds, the line is logged, and the signal is delivered again
+    to the default handler (SIGTERM ends the process with status 143, SIGINT with 130)."""
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise _Stopped(signum)
+
+    started = time.monotonic()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stopped_by: int | None = None
+    try:
+        yield
+    except _Stopped as exc:
+        stopped_by = exc.signum
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log(time.monotonic() - started)
+    if stopped_by is not None:
+        signal.raise_signal(stopped_by)
+
+
+def check_listen_address(host: str, port: int) -> None:
+    """Bind the address once, as uvicorn will, so a port in use or a host that is not this
+    machine's is one clear line (exit 2) instead of uvicorn's log line and exit 3."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                reason = "the port is in use (another gateway? pick one with --port)"
+            elif exc.errno == errno.EACCES:
+                reason = "permission denied (ports below 1024 need privileges)"
+            else:
+                reason = exc.strerror or str(exc)
+            raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from exc
 
 
 def models(config: ConfigOption = None) -> None:
     """List the model names the gateway serves and the path each takes."""
-    from llamos_gateway.upstream.passthrough import build_http_client
-    from llamos_gateway.wiring import build_router
+    from llamos_gateway.upstream.plan import plan_routes
 
-    settings = load_settings(config)
-
-    async def _list() -> None:
-        client = build_http_client(max_connections=1, timeout_s=1.0, connect_timeout_s=1.0)
-        try:
-            for route in build_router(settings, client).routes():
-                typer.echo(f"{route.alias:32} {route.path:12} {route.upstream_model}")
-        finally:
-            await client.close()
-
-    asyncio.run(_list())
+    rows = [("MODEL", "PATH", "UPSTREAM MODEL")]
+    rows += [(p.alias, p.path, p.upstream_model) for p in plan_routes(load_settings(config))]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    for alias, path, upstream in rows:
+        typer.echo(f"{alias:{widths[0]}}  {path:{widths[1]}}  {upstream}")
 
 
 def version() -> None:

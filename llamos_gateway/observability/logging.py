@@ -1,4 +1,4 @@
-"""Structured logs: JSON lines on stderr, one INFO line per request.
+"""Structured logs: JSON lines on stderr (plain text on a terminal), one INFO line per request.
 
 `configure_logging` is called by the entry points (`llamos serve`, `app_from_env` in each
 uvicorn worker), never at import. The request line (`RequestLog`, a `RequestObserver`) carries
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -20,7 +20,9 @@ from llamos_gateway.trace import Trace
 
 REQUEST_LOGGER = "llamos.request"
 _HANDLER_NAME = "llamos"
-_STD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+# uvicorn adds `color_message` (the message with ANSI colours) to its lifecycle lines
+_STD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -53,7 +55,7 @@ def configure_logging(settings: LoggingSettings) -> None:
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(_HANDLER_NAME)
-    if settings.json_lines:
+    if json_lines(settings, sys.stderr):
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -62,6 +64,14 @@ def configure_logging(settings: LoggingSettings) -> None:
     # Third-party clients are chatty at DEBUG and may echo request bodies: keep them quieter.
     for noisy in ("httpx", "httpcore", "LiteLLM", "litellm"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def json_lines(settings: LoggingSettings, stream: TextIO) -> bool:
+    """`logging.json_lines`: true or false, or auto: plain text for a person at a terminal,
+    JSON lines for everything else (a pipe, a file, a container's log collector)."""
+    if settings.json_lines == "auto":
+        return not stream.isatty()
+    return settings.json_lines is True
 
 
 def request_fields(trace: Trace) -> dict[str, Any]:

@@ -47,6 +47,14 @@ class Cache(Protocol):
         ...
 
 
+class AuditReader(Protocol):
+    """Where `llamos audit tail` reads the trail: the Redis stream, or a gateway's API."""
+
+    async def read(self, *, after: str | None, limit: int) -> list[tuple[str, bytes]]:
+        """(cursor, record) pairs: the oldest `limit` after `after`, else the newest `limit`."""
+        ...
+
+
 class AuditSink(Protocol):
     """Where audit records (JSON bytes) go, and where `GET /v1/audit` reads them back."""
 

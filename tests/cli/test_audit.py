@@ -1,26 +1,29 @@
-"""`llamos audit tail` against the shared Redis (DB 13, a prefix of this test's own)."""
+"""`llamos audit tail`: the shared Redis stream (DB 13, a prefix of this test's own), or the
+running gateway's trail over HTTP when no Redis is configured."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import openai
 import orjson
 import pytest
 from typer.testing import CliRunner
 
 from llamos_gateway.cli import build_cli
-from llamos_gateway.settings import RedisSettings
+from llamos_gateway.settings import RedisSettings, Settings, load_settings
 from llamos_gateway.storage.redis_audit import RedisStreamSink
 from llamos_gateway.storage.redis_client import RedisClient
+from tests.cli.process import llamos
+from tests.fakes.purifiers import MarkPurifier
 from tests.storage.redis_helpers import (
     SHARED_URL,
     delete_prefix,
     shared_redis_available,
     unique_prefix,
 )
-
-pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
@@ -43,6 +46,7 @@ def write(prefix: str, records: list[dict[str, object]]) -> None:
     asyncio.run(go())
 
 
+@pytest.mark.redis
 def test_tail_prints_the_newest_records(prefix: str) -> None:
     write(prefix, [{"id": f"req-{i}", "key_id": "team-a", "mode": "enforce", "changed": True,
                     "cache_hit": i == 2, "reasons": ["typo"], "texts": [{}]} for i in range(3)])
@@ -57,7 +61,48 @@ def test_tail_prints_the_newest_records(prefix: str) -> None:
     assert orjson.loads(whole.output)["id"] == "req-2"
 
 
-def test_tail_without_redis_is_one_clean_error() -> None:
-    result = CliRunner().invoke(build_cli(), ["audit", "tail"], env={})
-    assert result.exit_code != 0
-    assert "redis.url" in str(result.exception)
+def served_settings(fake_url: str, **extra: Any) -> Settings:
+    """One pass-through alias on the fake upstream (no litellm alias: nothing slow to import)."""
+    return load_settings(models={"fake": {"model": "openai/fake-model", "api_base": fake_url}},
+                         **extra)
+
+
+def test_tail_without_redis_reads_the_running_gateway(
+        serve_gateway: Callable[..., str], fake_url: str, mark_purifier: MarkPurifier) -> None:
+    """The Quickstart defaults keep the trail in the gateway process: tail asks it over HTTP,
+    says so when the trail is empty, and names the key it needs when the gateway has keys."""
+    keys = {"api_keys": [{"key": "sk-admin", "id": "ops", "admin": True},
+                         {"key": "sk-user", "id": "team-a"}]}
+    url = serve_gateway(served_settings(fake_url, auth=keys), mark_purifier)
+    base = url.removesuffix("/v1")
+    admin = {"LLAMOS_API_KEY": "sk-admin"}
+
+    empty = llamos("audit", "tail", "--url", base, env=admin)
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout == ""
+    assert empty.stderr == f"llamos: the audit trail at {base} is empty\n"
+
+    sdk = openai.OpenAI(base_url=url, api_key="sk-user", max_retries=0)
+    sdk.chat.completions.create(model="fake", messages=[{"role": "user", "content": "a bad film"}])
+    tail = llamos("audit", "tail", "--url", base, env=admin)
+    assert tail.returncode == 0, tail.stderr
+    [line] = tail.stdout.splitlines()
+    assert "key=team-a model=fake mode=enforce backend=mark changed=true" in line
+    whole = llamos("audit", "tail", "--json", "--url", url, "--api-key", "sk-admin")
+    record = orjson.loads(whole.stdout)
+    assert record["texts"][0]["purified"] == "[clean] a good film" and "cursor" not in record
+
+    refused = llamos("audit", "tail", "--url", base, env={"LLAMOS_API_KEY": "sk-user"})
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    [error] = refused.stderr.splitlines()
+    assert error.startswith(f"llamos: error: cannot read the audit trail: the gateway at {base} "
+                            f"answered 403") and "admin key" in error
+
+
+def test_tail_without_redis_defaults_to_server_host_and_port(
+        serve_gateway: Callable[..., str], fake_url: str, mark_purifier: MarkPurifier) -> None:
+    url = serve_gateway(served_settings(fake_url), mark_purifier)
+    port = url.removesuffix("/v1").rsplit(":", 1)[1]
+    done = llamos("audit", "tail", env={"LLAMOS_SERVER__PORT": port, "LLAMOS_SERVER__HOST": "0.0.0.0"})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == f"llamos: the audit trail at http://127.0.0.1:{port} is empty\n"

@@ -1,8 +1,15 @@
 """`llamos purify`: purify one text, or JSON lines from stdin (`--jsonl`).
 
+One text: the purified text alone on stdout (so `$(llamos purify ...)` captures just that);
+the verdict and the edits on stderr with `--explain` (the default when stderr is a
+terminal); `--json` prints the whole result as one JSON object instead.
+
 `--jsonl` reads one JSON object with a `text` field per line and writes one JSON object per
-input line, in order, with at least `text`, `purified`, `changed`, `suspicious`, `edits`. A
-line that is no such object gets `{"error": ..., "line": N}` and the run goes on.
+purified line, in input order: every field of the input line (`id`, labels, ...) and the
+result's fields (`text`, `purified`, `changed`, `suspicious`, `edits`, ...; a result field
+replaces an input field of the same name). A line that cannot be purified gets one JSON
+object on stderr instead, `{"line": N, "error": ..., <the input's other fields>}`, the run
+goes on, and the exit status is 1 if any line failed.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any, TextIO
 
 import orjson
@@ -25,6 +33,7 @@ from llamos_gateway.settings import Settings, load_settings
 BACKENDS = ("lexical", "llamos", "tiered", "passthrough")
 DefenseOption = Annotated[str | None, typer.Option(
     "--defense", help="lexical, llamos, tiered or passthrough (default: defense.backend)")]
+LINES_FAILED = 1
 
 
 def register(app: typer.Typer) -> None:
@@ -32,34 +41,46 @@ def register(app: typer.Typer) -> None:
 
 
 def purify(
+    ctx: typer.Context,
     text: Annotated[str | None, typer.Argument(help="the text to purify")] = None,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="JSON lines with a `text` field on stdin")] = False,
     defense: DefenseOption = None,
     task: Annotated[str | None, typer.Option(help="task hint: sentiment, nli, qa, ...")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as one JSON object")] = False,
+    explain: Annotated[bool | None, typer.Option(
+        "--explain/--no-explain",
+        help="the verdict and the edits on stderr [default: when stderr is a terminal]")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Purify a text (or JSON lines) with the configured defense and show the edits."""
-    if (text is None) == (not jsonl):
-        raise typer.BadParameter("give a TEXT or --jsonl (not both)")
+    """Purify a TEXT (or JSON lines on stdin): the purified text on stdout."""
+    if text is None and not jsonl:
+        ctx.fail("give a TEXT to purify, or --jsonl to read JSON lines from stdin")
+    if text is not None and jsonl:
+        ctx.fail("give a TEXT or --jsonl, not both")
     settings = load_settings(config)
     backend = defense or settings.defense_backend
     if backend not in BACKENDS:
-        raise typer.BadParameter(f"--defense must be one of {', '.join(BACKENDS)}")
-    asyncio.run(_run(settings, backend, text, task, as_json))
+        ctx.fail(f"--defense must be one of {', '.join(BACKENDS)}")
+    show = sys.stderr.isatty() if explain is None else explain
+    failed = asyncio.run(_run(settings, backend, text, task, as_json, show))
+    if failed:
+        raise typer.Exit(LINES_FAILED)
 
 
 async def _run(settings: Settings, backend: str, text: str | None, task: str | None,
-               as_json: bool) -> None:
+               as_json: bool, explain: bool) -> int:
     async with _purifier(settings, backend) as purifier:
         if text is None:
             # the local backends never wait, so running them one by one is fastest
             local = backend in ("lexical", "passthrough")
-            await purify_lines(purifier, sys.stdin, sys.stdout, task,
-                               1 if local else settings.defense.concurrency)
-            return
+            tally = await purify_lines(purifier, sys.stdin, sys.stdout, sys.stderr, task,
+                                       1 if local else settings.defense.concurrency)
+            return tally.failed
         result = await purifier.purify(PurifyRequest(text=text, task=task))
-        print(json.dumps(result.as_dict(), ensure_ascii=False) if as_json else _show(result))
+        print(json.dumps(result.as_dict(), ensure_ascii=False) if as_json else result.purified)
+        if explain and not as_json:
+            print(explanation(result), file=sys.stderr)
+        return 0
 
 
 @asynccontextmanager
@@ -83,51 +104,73 @@ async def _purifier(settings: Settings, backend: str) -> AsyncIterator[Purifier]
         yield components.purifier
 
 
-async def purify_lines(purifier: Purifier, source: Iterable[str], sink: TextIO,
-                       task: str | None, concurrency: int = 8) -> None:
-    """Purify JSON lines `concurrency` at a time, writing the answers in input order."""
+@dataclass
+class Tally:
+    written: int = 0
+    failed: int = 0
+
+
+async def purify_lines(purifier: Purifier, source: Iterable[str], sink: TextIO, errors: TextIO,
+                       task: str | None, concurrency: int = 8) -> Tally:
+    """Purify JSON lines `concurrency` at a time: answers to `sink` in input order, one JSON
+    error per failed line to `errors`."""
+    tally = Tally()
     batch: list[tuple[int, str]] = []
     for number, line in enumerate(source, 1):
         if not line.strip():
             continue
         batch.append((number, line))
         if len(batch) >= concurrency:
-            await _flush(purifier, batch, sink, task)
+            await _flush(purifier, batch, sink, errors, task, tally)
             batch = []
     if batch:
-        await _flush(purifier, batch, sink, task)
+        await _flush(purifier, batch, sink, errors, task, tally)
+    return tally
 
 
-async def _flush(purifier: Purifier, batch: list[tuple[int, str]], sink: TextIO,
-                 task: str | None) -> None:
+async def _flush(purifier: Purifier, batch: list[tuple[int, str]], sink: TextIO, errors: TextIO,
+                 task: str | None, tally: Tally) -> None:
     if len(batch) == 1:
         rows = [await _one(purifier, *batch[0], task)]
     else:
         rows = list(await asyncio.gather(*(_one(purifier, n, line, task) for n, line in batch)))
-    sink.write(b"".join(orjson.dumps(row) + b"\n" for row in rows).decode())
-    sink.flush()
+    good = [row for ok, row in rows if ok]
+    bad = [row for ok, row in rows if not ok]
+    if good:
+        sink.write(b"".join(orjson.dumps(row) + b"\n" for row in good).decode())
+        sink.flush()
+    if bad:
+        errors.write(b"".join(orjson.dumps(row) + b"\n" for row in bad).decode())
+        errors.flush()
+    tally.written += len(good)
+    tally.failed += len(bad)
 
 
-async def _one(purifier: Purifier, number: int, line: str, task: str | None) -> dict[str, Any]:
+async def _one(purifier: Purifier, number: int, line: str,
+               task: str | None) -> tuple[bool, dict[str, Any]]:
+    """(True, the input's fields and the result) or (False, the error for stderr)."""
     try:
         row = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        return {"error": f"not JSON: {exc}", "line": number}
-    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-        return {"error": "expected an object with a string `text` field", "line": number}
+        return False, {"line": number, "error": f"not JSON: {exc}"}
+    if not isinstance(row, dict):
+        return False, {"line": number, "error": "expected a JSON object with a string `text` field"}
+    context = {k: v for k, v in row.items() if k != "text"}
+    if not isinstance(row.get("text"), str):
+        return False, {"line": number, "error": "expected a string `text` field", **context}
     hint = row.get("task") if isinstance(row.get("task"), str) else task
     try:
         result = await purifier.purify(PurifyRequest(text=row["text"], task=hint))
     except LlamosError as exc:
-        return {"error": exc.message, "code": exc.code, "line": number, "text": row["text"]}
-    return result.as_dict()
+        return False, {"line": number, "error": exc.message, "code": exc.code, **context}
+    return True, {**row, **result.as_dict()}
 
 
-def _show(result: PurifyResult) -> str:
-    lines = [result.purified]
+def explanation(result: PurifyResult) -> str:
+    """The verdict and one line per edit, for a person."""
     verdict = "suspicious" if result.suspicious else "clean"
-    lines.append(f"# {result.backend}: {verdict} (score {result.score:.2f}), "
-                 f"{len(result.edits)} edit(s)")
+    lines = [f"# {result.backend}: {verdict} (score {result.score:.2f}), "
+             f"{len(result.edits)} edit(s)"]
     for edit in result.edits:
         lines.append(f"#   [{edit.start}:{edit.end}] {edit.before!r} -> {edit.after!r} "
                      f"({edit.rule})")

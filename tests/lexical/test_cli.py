@@ -12,35 +12,47 @@ from llamos_gateway.cli.purify import purify_lines
 from llamos_gateway.lexical import LexicalPurifier
 
 
-def test_one_text_prints_the_purified_text_and_the_edits() -> None:
-    result = CliRunner().invoke(build_cli(), ["purify", "a tedious flim . :)", "--defense",
-                                              "lexical"])
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert lines[0] == "a tedious film ."
-    assert "suspicious" in lines[1] and "'flim' -> 'film' (spelling)" in result.output
+def test_one_text_prints_the_purified_text_alone_and_explains_on_stderr() -> None:
+    quiet = CliRunner().invoke(build_cli(), ["purify", "a tedious flim . :)", "--defense",
+                                             "lexical"])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stdout == "a tedious film .\n" and quiet.stderr == ""
+    explained = CliRunner().invoke(build_cli(), ["purify", "a tedious flim . :)", "--explain"])
+    assert explained.stdout == "a tedious film .\n"
+    lines = explained.stderr.splitlines()
+    assert "suspicious" in lines[0] and "'flim' -> 'film' (spelling)" in explained.stderr
 
 
-def test_jsonl_keeps_order_and_answers_bad_lines_with_an_error() -> None:
-    rows = [json.dumps({"text": "a g00d film"}), "not json", json.dumps({"txt": 1}),
-            json.dumps({"text": "it 's fine . "})]
+def test_jsonl_echoes_input_fields_and_sends_bad_lines_to_stderr() -> None:
+    rows = [json.dumps({"id": "a", "text": "a g00d film", "label": 1}), "not json",
+            json.dumps({"id": "c", "txt": 1}), json.dumps({"id": "d", "text": "it 's fine . "})]
     result = CliRunner().invoke(build_cli(), ["purify", "--jsonl", "--defense", "lexical"],
                                 input="\n".join(rows) + "\n")
-    assert result.exit_code == 0, result.output
-    out = [json.loads(line) for line in result.output.splitlines()]
-    assert len(out) == 4
+    assert result.exit_code == 1, result.output  # some lines failed
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["a", "d"]
     assert out[0]["text"] == "a g00d film" and out[0]["purified"] == "a good film"
+    assert out[0]["label"] == 1
     assert out[0]["changed"] and out[0]["suspicious"] and out[0]["edits"][0]["rule"] == "leetspeak"
-    assert out[1]["line"] == 2 and "error" in out[1]
-    assert out[2]["line"] == 3 and "error" in out[2]
-    assert out[3]["purified"] == "it 's fine . "
-    assert not out[3]["changed"] and out[3]["edits"] == []
+    assert out[1]["purified"] == "it 's fine . "
+    assert not out[1]["changed"] and out[1]["edits"] == []
+    errors = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [(e["line"], e.get("id")) for e in errors] == [(2, None), (3, "c")]
+    assert all(e["error"] for e in errors)
+
+
+def test_jsonl_without_failures_exits_0() -> None:
+    result = CliRunner().invoke(build_cli(), ["purify", "--jsonl", "--defense", "lexical"],
+                                input=json.dumps({"text": "fine"}) + "\n\n")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert json.loads(result.stdout)["purified"] == "fine"
 
 
 async def test_lines_run_concurrently_but_answer_in_order(purifier: LexicalPurifier) -> None:
     sink = io.StringIO()
     lines = [json.dumps({"text": f"text number {i} flim"}) + "\n" for i in range(20)]
-    await purify_lines(purifier, lines, sink, task=None, concurrency=8)
+    tally = await purify_lines(purifier, lines, sink, io.StringIO(), task=None, concurrency=8)
+    assert (tally.written, tally.failed) == (20, 0)
     out = [json.loads(line) for line in sink.getvalue().splitlines()]
     assert [o["text"] for o in out] == [json.loads(line)["text"] for line in lines]
 

@@ -1,4 +1,8 @@
-"""The live terminal view: one rich table row per round, and the progress within a round."""
+"""The live view of an arena: one table row per round, and the progress within a round.
+
+On a terminal a rich table redraws in place; in a pipe or a log each round is one plain
+markdown row as it ends (nothing cut to 80 columns, nothing redrawn).
+"""
 
 from __future__ import annotations
 
@@ -21,13 +25,14 @@ class LiveTable:
         self._title = title
         self._rows: list[RoundRecord] = []
         self._status = ""
-        self._live = Live(self._render(), console=console or Console(stderr=True),
-                          auto_refresh=False, transient=False)
+        self._console = console or Console(stderr=True)
+        self._live = Live(self._render(), console=self._console, auto_refresh=False,
+                          transient=False) if self._console.is_terminal else None
 
     def _render(self) -> Table:
         table = Table(title=self._title, caption=self._status or None)
         for header in HEADERS:
-            table.add_column(header, justify="right")
+            table.add_column(header, justify="right", overflow="fold")
         for record in self._rows:
             table.add_row(*cells(record))
         return table
@@ -35,18 +40,30 @@ class LiveTable:
     def round_done(self, record: RoundRecord) -> None:
         self._rows.append(record)
         self._status = ""
-        self._live.update(self._render(), refresh=True)
+        if self._live is None:
+            self._plain("| " + " | ".join(cells(record)) + " |")
+        else:
+            self._live.update(self._render(), refresh=True)
 
     def progress(self, done: int, total: int) -> None:
-        if done == total or done % max(1, total // 20) == 0:
+        if self._live is not None and (done == total or done % max(1, total // 20) == 0):
             self._status = f"round {len(self._rows) + 1}: {done}/{total} examples"
             self._live.update(self._render(), refresh=True)
 
+    def _plain(self, line: str) -> None:
+        self._console.out(line, highlight=False)
+
     def __enter__(self) -> LiveTable:
-        self._live.__enter__()
+        if self._live is None:
+            self._plain(self._title)
+            self._plain("| " + " | ".join(HEADERS) + " |")
+            self._plain("|" + "---:|" * len(HEADERS))
+        else:
+            self._live.__enter__()
         return self
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._live.__exit__(et, e, tb)
-        self._live.console.line()
+        if self._live is not None:
+            self._live.__exit__(et, e, tb)
+            self._console.line()

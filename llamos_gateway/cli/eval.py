@@ -38,7 +38,8 @@ Logprobs = Annotated[bool, typer.Option(help="LLM targets: ask for logprobs to s
 
 def register(app: typer.Typer) -> None:
     eval_app = typer.Typer(help="Attack a target with the defense off and on; write a report.",
-                           invoke_without_command=True, no_args_is_help=False)
+                           invoke_without_command=True, no_args_is_help=False,
+                           rich_markup_mode=None)
     eval_app.callback()(attack)
     eval_app.command("promptattack")(promptattack)
     app.add_typer(eval_app, name="eval")
@@ -59,18 +60,28 @@ def _command() -> str:
 
 def _show(evaluation: Evaluation, files: Sequence[Path],
           columns: Sequence[str] = TERMINAL_COLUMNS) -> None:
+    """A rich table on a terminal (cells fold, never cut); a plain markdown table when stdout
+    is a pipe or a file, at full width whatever the terminal's."""
     from rich.console import Console
     from rich.table import Table
 
-    from llamos_gateway.evaluation.report import COLUMNS, table_rows
+    from llamos_gateway.evaluation.report import COLUMNS, markdown_table, table_rows
 
     shown = [COLUMNS.index(c) for c in columns]
-    table = Table(*columns, title=f"{evaluation.target} on {evaluation.dataset}")
-    for row in table_rows(evaluation):
-        table.add_row(*(row[i] for i in shown))
+    rows = [tuple(row[i] for i in shown) for row in table_rows(evaluation)]
+    title = f"{evaluation.target} on {evaluation.dataset}"
+    report = f"report: {', '.join(str(f) for f in files)}"
     console = Console()
+    if not console.is_terminal:
+        typer.echo(f"{title}\n\n{markdown_table(columns, rows)}\n\n{report}")
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
-    console.print(f"report: {', '.join(str(f) for f in files)}")
+    console.print(report)
 
 
 def _data(dataset: str, text_columns: str | None, label_column: str, labels: str | None,

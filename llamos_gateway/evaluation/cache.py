@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
@@ -22,9 +22,12 @@ def cache_dir(*parts: str) -> Path:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so readers see either the old file or the whole new one."""
+    """Write `data` to `path` so readers see either the old file or the whole new one. The
+    file gets the permissions the user's umask gives a new file (0644 under the usual 022),
+    like the charts matplotlib writes next to it: not mkstemp's 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the kernel applies umask
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -58,3 +58,23 @@ def test_unknown_defense(tmp_path: Path) -> None:
 def test_promptattack_missing_file(tmp_path: Path) -> None:
     result = _llamos("eval", "promptattack", "missing.json", "--defense", "none", cwd=tmp_path)
     _one_line_error(result, "PromptAttack file not found: missing.json")
+
+
+def test_promptattack_piped_prints_a_plain_full_table_and_files_follow_the_umask(
+        tmp_path: Path) -> None:
+    published = Path(__file__).resolve().parents[2] / "llamos_gateway" / "data" / "promptattack"
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-c", "from llamos_gateway.cli import main; main()", "eval",
+         "promptattack", str(published / "sst-2.json"), "--limit", "4", "--instructions",
+         "C1,S1", "--strategy", "zero-shot", "--output-dir", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False, umask=0o027)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "local/sst2-sentiment on sst2"
+    assert "| recipe | defense | mode | clean acc | clean acc purified |" in lines[2]
+    assert "| C1/zero-shot | lexical | replay |" in result.stdout  # nothing cut to 80 columns
+    assert "…" not in result.stdout and "┃" not in result.stdout
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()}
+    assert set(modes) == {"report.json", "report.md", "examples.jsonl", "asr.png", "accuracy.png"}
+    assert set(modes.values()) == {0o640}, modes

@@ -22,20 +22,17 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from loadgen import run  # bench/ is on sys.path when a script in it runs
+
+from llamos_gateway.testing import GatewayProcess, ServerProcess, fixed_fake_openai
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT))
-
-from loadgen import run  # noqa: E402
 
 ADV = "it 's a charming and often affectng journey , with a few bad moments . "
 CLEAN = "it 's a charming and often affecting journey , with a few bad moments . "
@@ -48,134 +45,14 @@ REPLY = json.dumps({
 }).encode()
 
 
-# --- the fake defense model (its own process) -------------------------------------------
-
-async def defense_app(scope: Any, receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            await send({"type": message["type"] + ".complete"})
-            if message["type"] == "lifespan.shutdown":
-                return
-    while (await receive()).get("more_body"):
-        pass
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(REPLY)).encode())]})
-    await send({"type": "http.response.body", "body": REPLY})
-
-
-def serve_defense(port: int) -> None:
-    import uvicorn
-
-    uvicorn.run(defense_app, host="127.0.0.1", port=port, log_level="warning",
-                access_log=False, lifespan="on")
-
-
-# --- the gateway (its own process) ------------------------------------------------------
-
-def bench_settings(defense_port: int, backend: str = "llamos") -> Any:
-    from llamos_gateway.settings import load_settings
-
-    return load_settings(
-        models={"defense": {"model": "openai/defense-model", "max_retries": 0,
-                            "api_base": f"http://127.0.0.1:{defense_port}/v1"}},
-        defense={"backend": backend, "model": "defense", "max_retries": 0},
-        cache={"enabled": False}, audit={"enabled": False},
-        logging={"level": "WARNING"}, limits={"max_retries": 0})
-
-
-def agent_stack(settings: Any, upstream: Any, model: str) -> Any:
-    """The agent stack as wiring builds it for `defense.backend: llamos`."""
-    from llamos_gateway.agent import DriftLimits, LLMPurifier, SegmentingPurifier, load_prompts
-
-    d = settings.defense
-    agent = LLMPurifier(
-        upstream=upstream, model=model,
-        prompts=load_prompts(d.prompts_dir / "llamos", examples=d.examples), task=d.task,
-        limits=DriftLimits(d.max_edit_ratio, d.max_length_ratio), timeout_s=d.timeout_s,
-        max_retries=d.max_retries, idempotence_check=d.idempotence_check,
-        drift_policy="reject" if d.fail_policy == "closed" else "forward")
-    return SegmentingPurifier(agent, max_chars=d.max_chars, mode=d.long_text,
-                              concurrency=d.concurrency)
-
-
-async def wiring_builds(settings: Any, backend: str) -> bool:
-    """True when the composition root already builds `backend` from the settings."""
-    from llamos_gateway.errors import ConfigError
-    from llamos_gateway.upstream.passthrough import build_http_client
-    from llamos_gateway.wiring import build_purifier, build_router
-
-    async with build_http_client(max_connections=4, timeout_s=30.0,
-                                 connect_timeout_s=5.0) as client:
-        try:
-            build_purifier(settings, build_router(settings, client), backend)
-        except (ConfigError, ImportError):
-            return False
-        return True
-
-
-def serve_gateway(port: int, defense_port: int) -> None:
-    from contextlib import asynccontextmanager
-
-    import uvicorn
-
-    from llamos_gateway.api.app import create_app
-    from llamos_gateway.wiring import open_components
-
-    settings = bench_settings(defense_port)
-    if asyncio.run(wiring_builds(settings, "llamos")):
-        app = create_app(settings)
-        print("gateway: agent built by wiring.py", flush=True)
-    else:
-        from llamos_gateway.upstream.passthrough import HttpUpstream, build_http_client
-
-        @asynccontextmanager
-        async def components(s: Any) -> Any:
-            async with build_http_client(max_connections=64, timeout_s=30.0,
-                                         connect_timeout_s=5.0) as client:
-                upstream = HttpUpstream(name="defense", client=client, max_retries=0,
-                                        api_base=f"http://127.0.0.1:{defense_port}/v1")
-                purifier = agent_stack(s, upstream, "defense-model")
-                async with open_components(s, purifier=purifier) as built:
-                    yield built
-
-        app = create_app(settings, components=components)
-        print("gateway: agent built by the bench (wiring.py cannot build it)", flush=True)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-# --- measuring ------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT, cwd=ROOT)
-    port = int(args[1])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{args[0]} exited: {log.read_text()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{args[0]} did not start")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def bench_config(defense_url: str, backend: str = "llamos") -> dict[str, Any]:
+    """The gateway's configuration: the agent's defense model is the fake, the target the
+    built-in echo model; cache and audit off."""
+    return {"models": {"defense": {"model": "openai/defense-model", "max_retries": 0,
+                                   "api_base": defense_url + "/v1"}},
+            "defense": {"backend": backend, "model": "defense", "max_retries": 0},
+            "cache": {"enabled": False}, "audit": {"enabled": False},
+            "logging": {"level": "WARNING"}, "limits": {"max_retries": 0}}
 
 
 def defense_request_body() -> bytes:
@@ -198,12 +75,12 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def latency_cells(gw: subprocess.Popen[bytes], gw_port: int,
-                        defense: subprocess.Popen[bytes], defense_port: int, runs: int,
+async def latency_cells(gw: ServerProcess, defense: ServerProcess, runs: int,
                         seconds: float) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """p50 latency per run, and the gateway's CPU ms per request per run, for each cell."""
     chat = json.dumps({"model": "local/echo",
                        "messages": [{"role": "user", "content": ADV}]}).encode()
+    gw_port, defense_port = gw.port, defense.port
     cells: dict[str, tuple[int, str, bytes, dict[str, str]]] = {
         "defense model direct": (defense_port, "/v1/chat/completions", defense_request_body(), {}),
         "gateway, defense off": (gw_port, "/v1/chat/completions", chat, {"x-llamos-defense": "off"}),
@@ -267,17 +144,14 @@ async def in_process(n: int) -> dict[str, float]:
     return {"p50_ms": statistics.median(own), "p99_ms": own[int(len(own) * 0.99) - 1]}
 
 
-async def skip_share(defense_port: int) -> dict[str, Any]:
+async def skip_share(defense_url: str) -> dict[str, Any]:
     """Share of clean SST-2 validation prompts for which the tiered backend skips the agent,
     with the tiered stack exactly as wiring builds it; plus, for context, the share of the
     PromptAttack adversarial SST-2 prompts for which it calls the agent."""
-    settings = bench_settings(defense_port, "tiered")
-    if not await wiring_builds(settings, "tiered"):
-        return {"available": False, "why": "the tiered backend cannot be built yet "
-                                           "(llamos_gateway/tiered.py missing)"}
     import logging
 
     from llamos_gateway.purifier import PurifyRequest
+    from llamos_gateway.settings import load_settings
     from llamos_gateway.upstream.passthrough import build_http_client
     from llamos_gateway.wiring import build_purifier, build_router
 
@@ -288,6 +162,7 @@ async def skip_share(defense_port: int) -> dict[str, Any]:
     clean = [json.loads(line)["sentence"] for line in
              (data / "glue" / "sst2_validation.jsonl").read_text().splitlines() if line.strip()]
     attacks = json.loads((data / "promptattack" / "sst-2.json").read_text())
+    settings = load_settings(**bench_config(defense_url, "tiered"))
     async with build_http_client(max_connections=8, timeout_s=30.0,
                                  connect_timeout_s=5.0) as client:
         tiered = build_purifier(settings, build_router(settings, client), "tiered")
@@ -306,7 +181,7 @@ async def skip_share(defense_port: int) -> dict[str, Any]:
             flags = [await called(t) for t in changed]
             adversarial[kind] = sum(flags) / len(flags) if flags else 0.0
     skipped = 1 - sum(clean_called) / len(clean)
-    return {"available": True, "clean_prompts": len(clean), "skipped": skipped,
+    return {"clean_prompts": len(clean), "skipped": skipped,
             "agent_calls": sum(clean_called), "ms_per_clean_prompt": clean_s * 1000 / len(clean),
             "agent_called_share_adversarial_zero_shot": adversarial}
 
@@ -321,36 +196,21 @@ def main() -> None:
     parser.add_argument("--nice", type=int, default=0,
                         help="niceness for the bench and its servers (negative needs root): keeps "
                              "other tenants of a shared machine from queueing ahead of them")
-    parser.add_argument("--serve-defense", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    parser.add_argument("--serve-gateway", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    parser.add_argument("--defense-port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_defense:
-        return serve_defense(args.serve_defense)
-    if args.serve_gateway:
-        return serve_gateway(args.serve_gateway, args.defense_port)
     if args.quick:
         args.runs, args.seconds = 2, 1.5
     if args.nice:
         os.nice(args.nice)  # inherited by the server processes
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
-    defense_port, gw_port = free_port(), free_port()
-    defense = spawn(["--serve-defense", str(defense_port)], logs / "agent-bench-defense.log")
-    try:
-        gateway = spawn(["--serve-gateway", str(gw_port), "--defense-port", str(defense_port)],
-                        logs / "agent-bench-gateway.log")
-        try:
-            seen = asyncio.run(check_purified(gw_port))
+    with fixed_fake_openai(logs / "agent-bench-defense.log", content=ANSWER,
+                           model="defense-model", prompt_tokens=900) as defense:
+        with GatewayProcess(bench_config(defense.url), logs, name="agent-bench-gateway") as gw:
+            seen = asyncio.run(check_purified(gw.port))
             if seen != CLEAN:
                 raise RuntimeError(f"the target did not receive the purified text: {seen!r}")
-            cells, cpu = asyncio.run(latency_cells(gateway, gw_port, defense, defense_port,
-                                                   args.runs, args.seconds))
-        finally:
-            stop(gateway)
+            cells, cpu = asyncio.run(latency_cells(gw, defense, args.runs, args.seconds))
         own = asyncio.run(in_process(2000))
-        skips = asyncio.run(skip_share(defense_port))
-    finally:
-        stop(defense)
+        skips = asyncio.run(skip_share(defense.url))
     print(report(cells, cpu, own, skips, args, logs))
 
 
@@ -375,18 +235,14 @@ def report(cells: dict[str, list[float]], cpu: dict[str, list[float]], own: dict
               "", "| check | measured | target | met |", "|---|---:|---:|:---:|",
               f"| added p50 with the agent on, over the defense model's time | {added:+.2f} ms "
               f"| <= 3 ms | {'yes' if added <= 3 else 'NO'} |"]
-    if skips.get("available"):
-        share = skips["skipped"]
-        lines.append(f"| clean SST-2 validation prompts where tiered skips the agent | "
-                     f"{share:.1%} ({skips['clean_prompts'] - skips['agent_calls']}/"
-                     f"{skips['clean_prompts']}) | >= 95% | {'yes' if share >= 0.95 else 'NO'} |")
-        lines += ["", "| PromptAttack SST-2 zero-shot kind | agent called (changed items) |",
-                  "|---|---:|"]
-        lines += [f"| {kind} | {share:.1%} |" for kind, share in
-                  skips["agent_called_share_adversarial_zero_shot"].items()]
-    else:
-        lines.append(f"| clean SST-2 prompts where tiered skips the agent | n/a: {skips['why']} "
-                     f"| >= 95% | n/a |")
+    share = skips["skipped"]
+    lines.append(f"| clean SST-2 validation prompts where tiered skips the agent | "
+                 f"{share:.1%} ({skips['clean_prompts'] - skips['agent_calls']}/"
+                 f"{skips['clean_prompts']}) | >= 95% | {'yes' if share >= 0.95 else 'NO'} |")
+    lines += ["", "| PromptAttack SST-2 zero-shot kind | agent called (changed items) |",
+              "|---|---:|"]
+    lines += [f"| {kind} | {share:.1%} |" for kind, share in
+              skips["agent_called_share_adversarial_zero_shot"].items()]
     summary = {"cells_p50_ms": med, "runs_p50_ms": cells, "added_p50_ms": added,
                "server_cpu_ms_per_request": cpu_med, "runs_server_cpu_ms_per_request": cpu,
                "added_gateway_cpu_ms_per_request": added_cpu,

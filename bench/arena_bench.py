@@ -17,18 +17,16 @@ import asyncio
 import json
 import os
 import platform
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from llamos_gateway.arena.config import ArenaConfig
+from llamos_gateway.arena.setup import run_arena
+from llamos_gateway.settings import load_settings
 
-from llamos_gateway.arena.config import ArenaConfig  # noqa: E402
-from llamos_gateway.arena.setup import run_arena  # noqa: E402
-from llamos_gateway.settings import load_settings  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 DEFENSES = ("none", "lexical")
 

@@ -22,25 +22,21 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
+from loadgen import RunResult, run  # bench/ is on sys.path when a script in it runs
+
+from llamos_gateway.testing import GatewayProcess, fixed_fake_openai
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from loadgen import RunResult, run  # noqa: E402
-
-PY = sys.executable
 PROMPT = "it 's a charming and often affecting journey , with a few bad moments . "
 BODY = json.dumps({"model": "bench",
                    "messages": [{"role": "user", "content": PROMPT}]}).encode()
@@ -50,31 +46,16 @@ BODY = json.dumps({"model": "bench",
 class Target:
     name: str
     env: dict[str, str]
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
+    server: GatewayProcess | None = None
     results: dict[int, list[RunResult]] = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None, "not started"
+        return self.server.port
 
     def median(self, concurrency: int, attr: str) -> float:
         return statistics.median(getattr(r, attr) for r in self.results[concurrency])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server on {port} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server on {port} did not start in {timeout_s}s")
 
 
 def targets(redis_url: str, prefix: str) -> list[Target]:
@@ -93,26 +74,10 @@ def targets(redis_url: str, prefix: str) -> list[Target]:
     ]
 
 
-def start(target: Target, config: Path, log: Path) -> None:
-    target.port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMOS_")}
-    env.update(target.env, LLAMOS_LOGGING__LEVEL="WARNING")
-    command = [str(Path(PY).parent / "llamos"), "serve", "--config", str(config),
-               "--port", str(target.port), "--workers", "1"]
-    target.proc = subprocess.Popen(command, env=env, stdout=log.open("wb"),
-                                   stderr=subprocess.STDOUT)
-    wait_ready(target.port, target.proc)
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def start(target: Target, config: dict[str, Any], workdir: Path, index: int) -> None:
+    target.server = GatewayProcess(config, workdir, name=f"gw{index}",
+                                   env={**target.env, "LLAMOS_LOGGING__LEVEL": "WARNING"})
+    target.server.start(timeout_s=120)
 
 
 def warm(target: Target) -> None:
@@ -239,24 +204,20 @@ def main() -> None:
         args.runs, args.seconds = 1, 1.5
     prefix = f"llamos-bench:{uuid.uuid4().hex[:8]}:"
     workdir = Path(tempfile.mkdtemp(prefix="llamos-cache-bench-"))
-    upstream_port = free_port()
-    upstream = subprocess.Popen([PY, str(HERE / "fake_upstream.py"), "--port", str(upstream_port)],
-                                stdout=(workdir / "upstream.log").open("wb"),
-                                stderr=subprocess.STDOUT)
-    config = workdir / "llamos.yaml"
-    config.write_text(json.dumps({"models": {"bench": {
-        "model": "openai/bench-model", "api_base": f"http://127.0.0.1:{upstream_port}/v1"}}}))
+    upstream = fixed_fake_openai(workdir / "upstream.log").start(timeout_s=120)
+    config = {"models": {"bench": {"model": "openai/bench-model", "api_base": upstream.url + "/v1"}}}
     chosen = [t for t in targets(args.redis_url, prefix)
               if not args.only or any(part in t.name for part in args.only.split(","))]
     try:
-        for target in chosen:
-            start(target, config, workdir / f"{target.name.replace(' ', '_')}.log")
+        for index, target in enumerate(chosen):
+            start(target, config, workdir, index)
             warm(target)
         asyncio.run(measure(chosen, (1, args.concurrency), args.runs, args.seconds))
     finally:
         for target in chosen:
-            stop(target.proc)
-        stop(upstream)
+            if target.server is not None:
+                target.server.stop()
+        upstream.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         forget(args.redis_url, prefix)
     if not {"defense off", "passthrough purifier", "cache hit, Redis"} <= {t.name for t in chosen}:

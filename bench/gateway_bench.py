@@ -17,22 +17,21 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+from loadgen import RunResult, run  # bench/ is on sys.path when a script in it runs
+
+from llamos_gateway.testing import GatewayProcess, ServerProcess, fixed_fake_openai, free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-
-from loadgen import RunResult, run  # noqa: E402
-
 PY = sys.executable
 LITELLM_VENV = ROOT / ".venv-litellm-proxy"
 LITELLM_VERSION = "1.106.2"
@@ -43,8 +42,7 @@ PROMPT = "it 's a charming and often affecting journey , with a few bad moments 
 @dataclass
 class Target:
     name: str
-    command: list[str]
-    env: dict[str, str]
+    server: ServerProcess | None  # None: the fake upstream itself, already running
     port: int
     model: str = "bench"
     headers: dict[str, str] = field(default_factory=dict)
@@ -60,25 +58,6 @@ class Cell:
     def median(self, attr: str) -> float:
         values = [getattr(r, attr) for r in self.runs]
         return statistics.median(v for v in values if v is not None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server on {port} exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server on {port} did not start in {timeout_s}s")
 
 
 def ensure_litellm_proxy() -> Path | None:
@@ -98,20 +77,21 @@ def ensure_litellm_proxy() -> Path | None:
 
 def targets(workdir: Path, upstream_port: int, with_litellm: bool) -> list[Target]:
     api_base = f"http://127.0.0.1:{upstream_port}/v1"
-    config = workdir / "llamos.yaml"
-    config.write_text(json.dumps({"models": {"bench": {"model": "openai/bench-model",
-                                                       "api_base": api_base}}}))
-    llamos = str(Path(PY).parent / "llamos")
+    config: dict[str, Any] = {"models": {"bench": {"model": "openai/bench-model",
+                                                   "api_base": api_base}}}
     base_env = {"LLAMOS_CACHE__ENABLED": "false", "LLAMOS_AUDIT__ENABLED": "false",
                 "LLAMOS_LOGGING__LEVEL": "WARNING"}
+    count = 0
 
     def gateway(name: str, workers: int = 1, **env: str) -> Target:
-        port = free_port()
-        return Target(name, [llamos, "serve", "--config", str(config), "--port", str(port),
-                             "--workers", str(workers)], {**base_env, **env}, port)
+        nonlocal count
+        count += 1
+        server = GatewayProcess(config, workdir, name=f"gw{count}", workers=workers,
+                                env={**base_env, **env})
+        return Target(name, server, server.port)
 
     out = [
-        Target("direct (fake upstream)", [], {}, upstream_port, model="bench-model"),
+        Target("direct (fake upstream)", None, upstream_port, model="bench-model"),
         gateway("llamos, defense off", LLAMOS_DEFENSE__MODE="off", LLAMOS_DEFENSE__BACKEND="passthrough"),
         gateway("llamos, passthrough purifier", LLAMOS_DEFENSE__BACKEND="passthrough"),
         gateway("llamos, lexical purifier", LLAMOS_DEFENSE__BACKEND="lexical"),
@@ -123,10 +103,12 @@ def targets(workdir: Path, upstream_port: int, with_litellm: bool) -> list[Targe
         cfg = workdir / "litellm.yaml"
         cfg.write_text(json.dumps({"model_list": [{"model_name": "bench", "litellm_params": {
             "model": "openai/bench-model", "api_base": api_base, "api_key": "sk-fake"}}]}))
-        out.append(Target("LiteLLM proxy", [str(binary), "--config", str(cfg), "--port", str(port),
-                                            "--num_workers", "1"],
-                          {"LITELLM_MASTER_KEY": MASTER_KEY, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-                           "LITELLM_LOG": "ERROR"}, port,
+        proxy = ServerProcess(
+            [str(binary), "--config", str(cfg), "--port", str(port), "--num_workers", "1"],
+            port=port, log_path=workdir / "litellm.log", ready_path=None,
+            env={"LITELLM_MASTER_KEY": MASTER_KEY, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                 "LITELLM_LOG": "ERROR"})
+        out.append(Target("LiteLLM proxy", proxy, port,
                           headers={"Authorization": f"Bearer {MASTER_KEY}"}))
     return out
 
@@ -150,26 +132,6 @@ async def measure(target: Target, *, runs: int, seconds: float) -> list[Cell]:
               f"{statistics.median(r.rps for r in results):9.0f} req/s  "
               f"p50 {statistics.median(r.p50_ms for r in results):7.2f} ms", flush=True)
     return cells
-
-
-def start(target: Target, log: Path) -> subprocess.Popen[bytes] | None:
-    if not target.command:
-        return None
-    env = {**os.environ, **target.env}
-    proc = subprocess.Popen(target.command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    wait_ready(target.port, proc)
-    return proc
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def report(cells: list[Cell]) -> dict[str, object]:
@@ -239,22 +201,22 @@ def main() -> None:
     if args.quick:
         args.runs, args.seconds = 1, 1.5
     workdir = Path(tempfile.mkdtemp(prefix="llamos-bench-"))
-    upstream_port = free_port()
-    upstream = subprocess.Popen([PY, str(HERE / "fake_upstream.py"), "--port", str(upstream_port)],
-                                stdout=(workdir / "upstream.log").open("wb"), stderr=subprocess.STDOUT)
+    upstream = fixed_fake_openai(workdir / "upstream.log")
     cells: list[Cell] = []
     try:
-        wait_ready(upstream_port, upstream)
-        for target in targets(workdir, upstream_port, not args.no_litellm):
+        upstream.start(timeout_s=120)
+        for target in targets(workdir, upstream.port, not args.no_litellm):
             if args.only and not any(s in target.name for s in args.only.split(",")):
                 continue
-            proc = start(target, workdir / f"{target.port}.log")
+            if target.server is not None:
+                target.server.start(timeout_s=120)
             try:
                 cells += asyncio.run(measure(target, runs=args.runs, seconds=args.seconds))
             finally:
-                stop(proc)
+                if target.server is not None:
+                    target.server.stop()
     finally:
-        stop(upstream)
+        upstream.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     summary = report(cells)
     summary["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real fake upstream on 127.0.0.1, settings, in-process and served gateways."""
+"""Shared fixtures: the testing kit's fake upstream served on 127.0.0.1, settings, in-process and
+served gateways."""
 
 from __future__ import annotations
 
@@ -13,10 +14,8 @@ from asgi_lifespan import LifespanManager
 from llamos_gateway.api.app import create_app
 from llamos_gateway.purifier import Purifier
 from llamos_gateway.settings import RedisSettings, Settings, load_settings
+from llamos_gateway.testing import FakeOpenAI, MarkPurifier, ServedApp
 from llamos_gateway.wiring import Components, open_components
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.purifiers import MarkPurifier
-from tests.fakes.server import ServedApp
 from tests.storage.redis_helpers import (
     SHARED_URL,
     delete_prefix,

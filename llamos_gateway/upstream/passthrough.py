@@ -121,6 +121,11 @@ class HttpUpstream:
                         f"upstream {self.name} unreachable: {type(exc).__name__}") from exc
             except TimeoutError as exc:
                 raise UpstreamTimeout(f"upstream {self.name} timed out") from exc
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                # reset or closed before any byte of a reply: as retryable as a 502
+                if last:
+                    raise UpstreamError(
+                        f"upstream {self.name} failed: {type(exc).__name__}") from exc
             except aiohttp.ClientError as exc:
                 raise UpstreamError(f"upstream {self.name} failed: {type(exc).__name__}") from exc
             else:

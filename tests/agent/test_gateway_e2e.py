@@ -17,9 +17,8 @@ from llamos_gateway.agent import load_prompts
 from llamos_gateway.api.app import create_app
 from llamos_gateway.lexical import LexicalPurifier
 from llamos_gateway.settings import PROMPTS_DIR, Settings
+from llamos_gateway.testing import FakeOpenAI, Reply, ServedApp
 from tests.agent.stack import Recorder, llamos_components, settings_kw
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.server import ServedApp
 
 ADV = "the sountrack is warm and the pacing never draggs @tq81"
 CLEAN = "the soundtrack is warm and the pacing never drags"

@@ -12,9 +12,8 @@ from asgi_lifespan import LifespanManager
 
 from llamos_gateway.api.app import create_app
 from llamos_gateway.settings import Settings
+from llamos_gateway.testing import FakeOpenAI, MarkPurifier
 from tests.conftest import factory_with
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.purifiers import MarkPurifier
 from tests.storage.redis_helpers import (
     SHARED_URL,
     clear_of_window_edge,

@@ -10,9 +10,8 @@ from asgi_lifespan import LifespanManager
 
 from llamos_gateway.api.app import create_app
 from llamos_gateway.settings import Settings
+from llamos_gateway.testing import FailingPurifier, FakeOpenAI, MarkPurifier, Reply
 from tests.conftest import factory_with
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.purifiers import FailingPurifier, MarkPurifier
 
 CHAT = "/v1/chat/completions"
 

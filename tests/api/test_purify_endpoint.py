@@ -14,10 +14,9 @@ from asgi_lifespan import LifespanManager
 from llamos_gateway.agent import load_prompts
 from llamos_gateway.api.app import create_app
 from llamos_gateway.settings import PROMPTS_DIR, Settings
+from llamos_gateway.testing import FakeOpenAI, MarkPurifier, Reply
 from tests.agent.stack import Recorder, llamos_components, settings_kw
 from tests.conftest import factory_with
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.purifiers import MarkPurifier
 
 PURIFY = "/v1/purify"
 Client = Callable[..., Any]

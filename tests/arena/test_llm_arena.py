@@ -25,9 +25,8 @@ from llamos_gateway.evaluation.datasets import Example
 from llamos_gateway.evaluation.protocols import LabelScores, TextInput, as_text
 from llamos_gateway.purifier import PassthroughPurifier, PurifyRequest
 from llamos_gateway.settings import PROMPTS_DIR, load_settings
+from llamos_gateway.testing import FakeOpenAI, Reply, ServedApp
 from llamos_gateway.wiring import open_components
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.server import ServedApp
 
 CLEAN = "a good film with a warm heart and fine acting ."
 KEPT = "a good film with a warm heart and fine acting !"      # label kept

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from llamos_gateway.testing import child_environment, free_port
+
+__all__ = ["LLAMOS", "ROOT", "clean_env", "free_port", "llamos"]
 
 # the console script of the virtualenv running the tests (the README's `.venv/bin/llamos`)
 LLAMOS = str(Path(sys.executable).parent / "llamos")
@@ -15,15 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without any LLAMOS_* variable (and no metrics directory), plus `extra`."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("LLAMOS_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    return {**env, **extra}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return child_environment(extra)
 
 
 def llamos(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from llamos_gateway.testing import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -41,9 +42,7 @@ def test_recipe_without_its_resources(tmp_path: Path) -> None:
 
 
 def test_unreachable_target(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     result = _llamos("eval", "--target", "gpt-4o-mini", "--via", f"http://127.0.0.1:{port}/v1",
                      "--defense", "none", "--limit", "2", "--recipe", "deepwordbug",
                      "--output-dir", str(tmp_path / "out"), cwd=tmp_path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -24,6 +23,7 @@ from llamos_gateway.evaluation.llm_target import (
 from llamos_gateway.evaluation.local_model import LocalSentimentClassifier
 from llamos_gateway.evaluation.query_cache import DiskQueryCache, MemoryQueryCache
 from llamos_gateway.evaluation.sentiment_model import SentimentChatModel, sentence_of
+from llamos_gateway.testing import free_port
 from llamos_gateway.upstream import UpstreamCall
 
 SST2 = ("negative", "positive")
@@ -103,14 +103,8 @@ async def test_llm_target_over_http(classifier: LocalSentimentClassifier, sst2: 
     assert scores.predicted.tolist() == [1, 0]
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_unreachable_target_is_an_upstream_error(sst2: Dataset) -> None:
-    chat = HttpChat(f"http://127.0.0.1:{_closed_port()}/v1", timeout_s=2.0)
+    chat = HttpChat(f"http://127.0.0.1:{free_port()}/v1", timeout_s=2.0)
     target = LLMTarget(chat, "gpt-x", sst2.task)
     try:
         with pytest.raises(UpstreamError, match="target unreachable at http://127.0.0.1"):

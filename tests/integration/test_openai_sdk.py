@@ -11,8 +11,7 @@ import openai
 import pytest
 
 from llamos_gateway.settings import Settings
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.purifiers import FailingPurifier, MarkPurifier
+from llamos_gateway.testing import FailingPurifier, FakeOpenAI, MarkPurifier, Reply
 
 pytestmark = pytest.mark.slow
 PATHS = ["fake", "fake-litellm"]

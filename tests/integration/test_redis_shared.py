@@ -25,11 +25,8 @@ from asgi_lifespan import LifespanManager
 from llamos_gateway.api.app import create_app
 from llamos_gateway.purifier import Purifier
 from llamos_gateway.settings import Settings
+from llamos_gateway.testing import FakeOpenAI, GatewayProcess, Reply, ServedApp, SlowPurifier
 from tests.conftest import factory_with
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.purifiers import SlowPurifier
-from tests.fakes.server import ServedApp
-from tests.integration.gateway_process import GatewayProcess
 from tests.storage.redis_helpers import (
     SHARED_URL,
     OwnRedis,

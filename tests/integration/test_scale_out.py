@@ -19,8 +19,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.integration.gateway_process import GatewayProcess
+from llamos_gateway.testing import FakeOpenAI, GatewayProcess, Reply
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 REDIS_URL = "redis://127.0.0.1:6379/14"

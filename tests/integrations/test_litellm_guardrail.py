@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,9 +11,8 @@ from fastapi import HTTPException
 from llamos_gateway.api.app import create_app
 from llamos_gateway.integrations.litellm import LlamosGuardrail
 from llamos_gateway.settings import Settings
+from llamos_gateway.testing import FailingPurifier, MarkPurifier, ServedApp, free_port
 from tests.conftest import factory_with
-from tests.fakes.purifiers import FailingPurifier, MarkPurifier
-from tests.fakes.server import ServedApp
 
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
 
@@ -83,9 +81,7 @@ async def test_requests_without_user_text_pass_untouched() -> None:
 
 
 def closed_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 async def test_fail_open_forwards_the_request_unchanged() -> None:

@@ -7,8 +7,8 @@ import pytest
 from llamos_gateway.errors import DefenseUnavailable
 from llamos_gateway.lexical import LexicalPurifier
 from llamos_gateway.purifier import Purifier, PurifyRequest, PurifyResult
+from llamos_gateway.testing import FailingPurifier, MarkPurifier
 from llamos_gateway.tiered import TieredPurifier
-from tests.fakes.purifiers import FailingPurifier, MarkPurifier
 
 
 async def test_clean_text_skips_the_agent(purifier: LexicalPurifier) -> None:

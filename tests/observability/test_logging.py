@@ -17,9 +17,8 @@ from llamos_gateway.observability.logging import (
     configure_logging,
 )
 from llamos_gateway.settings import LoggingSettings, Settings
+from llamos_gateway.testing import FakeOpenAI, MarkPurifier
 from tests.conftest import factory_with
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.purifiers import MarkPurifier
 
 SECRET_KEY = "sk-gw-very-secret-0001"
 PROMPT = "tell me about the bad secret prompt text"

@@ -16,11 +16,10 @@ from llamos_gateway.defense import DefenseOutcome
 from llamos_gateway.observability.metrics import GatewayMetrics
 from llamos_gateway.purifier import PurifyResult
 from llamos_gateway.settings import DefenseMode, Settings
+from llamos_gateway.testing import FailingPurifier, FakeOpenAI, MarkPurifier, Reply
 from llamos_gateway.trace import Trace
 from llamos_gateway.wiring import Components, open_components
 from tests.conftest import factory_with
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.purifiers import FailingPurifier, MarkPurifier
 
 CHAT = "/v1/chat/completions"
 

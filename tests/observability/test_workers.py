@@ -10,8 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.fakes.openai_server import FakeOpenAI
-from tests.integration.gateway_process import GatewayProcess
+from llamos_gateway.testing import FakeOpenAI, GatewayProcess
 
 pytestmark = pytest.mark.slow
 REQUESTS = 24

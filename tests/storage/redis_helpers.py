@@ -4,13 +4,14 @@ only that prefix deleted afterwards) and private redis-server processes that a t
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import uuid
 from pathlib import Path
 
 import redis
+
+from llamos_gateway.testing import free_port
 
 SHARED_URL = "redis://127.0.0.1:6379/13"
 
@@ -34,12 +35,6 @@ def delete_prefix(url: str, prefix: str) -> None:
             client.delete(*keys)
     finally:
         client.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def dead_url() -> str:

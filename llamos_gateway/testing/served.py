@@ -11,6 +11,8 @@ from starlette.types import ASGIApp
 
 
 class ServedApp:
+    """`with ServedApp(app) as served: httpx.get(served.url + "/healthz")`."""
+
     def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1") -> None:
         config = uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="on",
                                 loop="asyncio", access_log=False)
@@ -25,7 +27,7 @@ class ServedApp:
     def start(self, timeout_s: float = 15.0) -> ServedApp:
         self._thread.start()
         deadline = time.monotonic() + timeout_s
-        while not self._server.started:
+        while not self._server.started:  # poll a condition, not a fixed sleep
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
             time.sleep(0.01)

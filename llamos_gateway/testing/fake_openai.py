@@ -1,0 +1,362 @@
+"""A scripted fake OpenAI-compatible server, served for real on 127.0.0.1.
+
+    fake = FakeOpenAI()
+    fake.enqueue(Reply(content='{"purified": "x", "changed": true}'))
+    fake.enqueue(Reply(status=503, error="overloaded"))          # an error envelope
+    fake.enqueue(Reply(status=502, raw=b""))                     # any body, even none
+    fake.enqueue(Reply(chunks=["a", "b"], chunk_delay_s=0.01))   # a stream, trickled
+    fake.enqueue(Reply(trickle_bytes=8, trickle_delay_s=0.05))   # a JSON body, trickled
+    fake.enqueue(Reply(reset="before"))                          # reset before any byte
+    fake.enqueue(Reply(reset="after"))                           # reset after the first piece
+    ... fake.history[-1].body ...
+
+Replies are taken in order; with nothing queued it answers like a model that echoes the last
+user message (or `FakeOpenAI(default=Reply(content=...))`). It records every request (path,
+headers, parsed body), counts streams that were cut off by the client, and can delay or hang
+to exercise timeouts. A raw ASGI app: no framework between the test and the bytes.
+
+`FakeOpenAI.fixed(content)` is the benchmark mode: one precomputed reply, no parsing, no
+recording. `python -m llamos_gateway.testing.fake_openai --port 9100` serves it on its own.
+Resets need the app to be served by uvicorn (`ServedApp`, or this module's command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from starlette.types import Receive, Scope, Send
+
+USAGE = {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
+
+
+@dataclass
+class Reply:
+    content: str | None = None          # chat message content (or completion text)
+    json_body: dict[str, Any] | None = None  # a whole JSON body, sent as is
+    raw: bytes | None = None            # a whole body as bytes (garbage, empty), with `status`
+    status: int = 200
+    error: str | None = None            # with status >= 400: an OpenAI error envelope
+    error_type: str = "api_error"
+    delay_s: float = 0.0                # before the response starts
+    chunks: list[str] | None = None     # for stream requests
+    chunk_delay_s: float = 0.0
+    trickle_bytes: int = 0              # send a non-stream body in pieces of this size...
+    trickle_delay_s: float = 0.0        # ...with this pause before each piece after the first
+    reset: Literal["before", "after"] | None = None  # before any byte, or after the first piece
+    tool_calls: list[dict[str, Any]] | None = None
+    usage: dict[str, int] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class _Static:
+    """Precomputed bytes of one fixed reply (benchmark mode)."""
+
+    completion: bytes
+    stream: tuple[bytes, ...]
+    models: bytes
+
+
+class FakeOpenAI:
+    def __init__(self, *, default: Reply | None = None, record: bool = True,
+                 models: Sequence[str] = ("fake-model",)) -> None:
+        self.history: list[Recorded] = []
+        self.replies: deque[Reply] = deque()
+        self.cancelled_streams = 0
+        self.completed_streams = 0
+        self.resets = 0
+        self._default = default or Reply()
+        self._record = record
+        self._models = tuple(models)
+        self._static: _Static | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def fixed(cls, content: str, *, model: str = "fake-model",
+              usage: dict[str, int] | None = None) -> FakeOpenAI:
+        """Always the same reply, computed once: for load generators, which measure the
+        gateway and must spend as little as possible here."""
+        fake = cls(default=Reply(content=content, usage=usage), record=False, models=(model,))
+        body = {"model": model}
+        pieces = content.split(" ")
+        fake._static = _Static(
+            completion=_dumps(_completion("/v1/chat/completions", body, fake._default)),
+            stream=(*(_chunk("chatcmpl-fixed", model, i, piece, None)
+                      for i, piece in enumerate(pieces)),
+                    _chunk("chatcmpl-fixed", model, 0, None, "stop") + b"data: [DONE]\n\n"),
+            models=_dumps(fake._model_list()))
+        return fake
+
+    def enqueue(self, *replies: Reply) -> None:
+        with self._lock:
+            self.replies.extend(replies)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.history.clear()
+            self.replies.clear()
+            self.cancelled_streams = self.completed_streams = self.resets = 0
+
+    @property
+    def bodies(self) -> list[Any]:
+        return [r.body for r in self.history]
+
+    def _next(self) -> Reply | None:
+        with self._lock:
+            return self.replies.popleft() if self.replies else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        raw = await _read_body(receive)
+        if self._static is not None and not self.replies:
+            await self._fixed(scope, raw, send)
+            return
+        path = scope["path"]
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        if self._record:
+            headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+            with self._lock:
+                self.history.append(Recorded(scope["method"], path, headers, body, raw))
+        if scope["method"] == "GET" and path.endswith("/models"):
+            await _respond(send, 200, _dumps(self._model_list()))
+            return
+        reply = self._next() or self._default
+        if reply.delay_s:
+            await asyncio.sleep(reply.delay_s)
+        if reply.reset == "before":
+            await self._reset(send, receive)
+            return
+        body = body if isinstance(body, dict) else {}
+        if body.get("stream") and reply.status < 400 and reply.json_body is None \
+                and reply.raw is None:
+            await self._stream(send, receive, body, reply)
+            return
+        await self._whole(send, receive, reply, self._content(path, body, reply))
+
+    def _content(self, path: str, body: dict[str, Any], reply: Reply) -> bytes:
+        if reply.raw is not None:
+            return reply.raw
+        if reply.status >= 400:
+            return _dumps({"error": {"message": reply.error or "fake error",
+                                     "type": reply.error_type, "param": None, "code": None}})
+        if reply.json_body is not None:
+            return _dumps(reply.json_body)
+        if path.endswith("/embeddings"):
+            return _dumps(_embeddings(body))
+        return _dumps(_completion(path, body, reply))
+
+    async def _whole(self, send: Send, receive: Receive, reply: Reply, data: bytes) -> None:
+        size = max(1, reply.trickle_bytes or (len(data) // 2 if reply.reset else len(data)))
+        pieces = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
+        await send({"type": "http.response.start", "status": reply.status,
+                    "headers": _headers(reply.headers, len(data))})
+        for i, piece in enumerate(pieces):
+            if i and reply.trickle_delay_s:
+                await asyncio.sleep(reply.trickle_delay_s)
+            if i and reply.reset == "after":
+                await self._reset(send, receive)
+                return
+            await send({"type": "http.response.body", "body": piece,
+                        "more_body": i < len(pieces) - 1})
+
+    async def _stream(self, send: Send, receive: Receive, body: dict[str, Any],
+                      reply: Reply) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream"),
+                                *_headers(reply.headers)[1:]]})
+        echo = reply.chunks is None
+        pieces = _answer(body, reply).split(" ") if echo else list(reply.chunks or ())
+        cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        model = str(body.get("model", "fake"))
+        gone = asyncio.Event()
+
+        async def watch() -> None:  # the server does not raise on send after a disconnect
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            for i, piece in enumerate(pieces):
+                if gone.is_set():
+                    raise asyncio.CancelledError
+                if i and reply.reset == "after":
+                    watcher.cancel()
+                    await self._reset(send, receive)
+                    return
+                text = f" {piece}" if echo and i else piece
+                await send({"type": "http.response.body", "more_body": True,
+                            "body": _chunk(cid, model, 0, text, None)})
+                if reply.chunk_delay_s:
+                    await asyncio.sleep(reply.chunk_delay_s)
+            await send({"type": "http.response.body",
+                        "body": _chunk(cid, model, 0, None, "stop") + b"data: [DONE]\n\n"})
+        except (asyncio.CancelledError, OSError):
+            with self._lock:
+                self.cancelled_streams += 1
+            return
+        finally:
+            watcher.cancel()
+        with self._lock:
+            self.completed_streams += 1
+
+    async def _reset(self, send: Send, receive: Receive) -> None:
+        """Drop the connection with a TCP reset, then wait until the server has seen it."""
+        transport = getattr(getattr(send, "__self__", None), "transport", None)
+        if transport is None:
+            raise RuntimeError("Reply(reset=...) needs the fake served by uvicorn")
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # linger 0: close() sends RST instead of FIN
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+        with self._lock:
+            self.resets += 1
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    async def _fixed(self, scope: Scope, raw: bytes, send: Send) -> None:
+        static = self._static
+        assert static is not None
+        if scope["method"] == "GET":
+            await _respond(send, 200, static.models)
+        elif b'"stream":true' in raw.replace(b" ", b""):
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"text/event-stream")]})
+            for piece in static.stream[:-1]:
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+            await send({"type": "http.response.body", "body": static.stream[-1]})
+        else:
+            await _respond(send, 200, static.completion)
+
+    def _model_list(self) -> dict[str, Any]:
+        return {"object": "list", "data": [
+            {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self._models]}
+
+
+def _answer(body: dict[str, Any], reply: Reply) -> str:
+    if reply.content is not None:
+        return reply.content
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return "".join(p.get("text", "") for p in content if p.get("type") == "text")
+            return str(content)
+    prompt = body.get("prompt")
+    return prompt if isinstance(prompt, str) else "fake answer"
+
+
+def _completion(path: str, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    answer = _answer(body, reply)
+    usage = reply.usage or USAGE
+    if path.endswith("/completions") and not path.endswith("/chat/completions"):
+        return {"id": "cmpl-fake", "object": "text_completion", "created": 0,
+                "model": body.get("model"), "usage": usage,
+                "choices": [{"index": 0, "text": answer, "finish_reason": "stop",
+                             "logprobs": None}]}
+    message: dict[str, Any] = {"role": "assistant", "content": answer}
+    if reply.tool_calls:
+        message = {"role": "assistant", "content": None, "tool_calls": reply.tool_calls}
+    return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0,
+            "model": body.get("model"), "usage": usage, "system_fingerprint": "fp_fake",
+            "x_fake_extra": {"kept": True},
+            "choices": [{"index": 0, "message": message, "logprobs": None,
+                         "finish_reason": "tool_calls" if reply.tool_calls else "stop"}]}
+
+
+def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    inputs = body.get("input")
+    items = [inputs] if isinstance(inputs, str) else list(inputs or [])
+    return {"object": "list", "model": body.get("model"),
+            "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
+                     for i, _ in enumerate(items)],
+            "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+
+
+def _chunk(cid: str, model: str, index: int, content: str | None,
+           finish: str | None) -> bytes:
+    delta = {} if content is None else {"content": content}
+    chunk = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
+             "model": model, "choices": [{"index": index, "delta": delta,
+                                          "finish_reason": finish}]}
+    return b"data: " + _dumps(chunk) + b"\n\n"
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj).encode()
+
+
+def _headers(extra: dict[str, str], length: int | None = None) -> list[tuple[bytes, bytes]]:
+    out = [(b"content-type", b"application/json")]
+    if length is not None:
+        out.append((b"content-length", str(length).encode()))
+    return out + [(k.encode(), v.encode()) for k, v in extra.items()]
+
+
+async def _respond(send: Send, status: int, data: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": _headers({}, len(data))})
+    await send({"type": "http.response.body", "body": data})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    raw = b""
+    while True:
+        message = await receive()
+        raw += message.get("body", b"")
+        if not message.get("more_body"):
+            return raw
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        await send({"type": message["type"] + ".complete"})
+        if message["type"] == "lifespan.shutdown":
+            return
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve `FakeOpenAI.fixed(...)` on its own (benchmarks run it as a separate process)."""
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="a fixed-reply fake OpenAI-compatible server")
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--content", default="a fixed answer", help="the reply's content")
+    parser.add_argument("--model", default="bench-model")
+    parser.add_argument("--prompt-tokens", type=int, default=9, help="usage.prompt_tokens")
+    args = parser.parse_args(argv)
+    usage = {"prompt_tokens": args.prompt_tokens, "completion_tokens": 3,
+             "total_tokens": args.prompt_tokens + 3}
+    uvicorn.run(FakeOpenAI.fixed(args.content, model=args.model, usage=usage),
+                host="127.0.0.1", port=args.port, loop="uvloop", http="httptools",
+                log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

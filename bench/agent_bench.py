@@ -118,7 +118,7 @@ async def check_purified(gw_port: int) -> str:
 async def in_process(n: int) -> dict[str, float]:
     """LLMPurifier alone against an in-process instant upstream: its own CPU per call."""
     from llamos_gateway.agent import LLMPurifier, load_prompts
-    from llamos_gateway.purifier import PurifyRequest
+    from llamos_gateway.defense.protocol import PurifyRequest
     from llamos_gateway.settings import PROMPTS_DIR
     from llamos_gateway.upstream import UpstreamCall, UpstreamReply
 
@@ -150,7 +150,7 @@ async def skip_share(defense_url: str) -> dict[str, Any]:
     PromptAttack adversarial SST-2 prompts for which it calls the agent."""
     import logging
 
-    from llamos_gateway.purifier import PurifyRequest
+    from llamos_gateway.defense.protocol import PurifyRequest
     from llamos_gateway.settings import load_settings
     from llamos_gateway.upstream.passthrough import build_http_client
     from llamos_gateway.wiring import build_purifier, build_router

@@ -112,9 +112,9 @@ async def measure(targets_: list[Target], concurrencies: tuple[int, ...], runs: 
 async def hit_path_us(redis_url: str, prefix: str, calls: int = 3000) -> dict[str, float]:
     """In-process p50 of one `purify` call, per cache layer, without HTTP: what a hit costs
     when the worker's near copy is missing and the entry comes from Redis (one GET)."""
-    from llamos_gateway.purifier import PassthroughPurifier, PurifyRequest
+    from llamos_gateway.defense.caching import CachingPurifier
+    from llamos_gateway.defense.protocol import PassthroughPurifier, PurifyRequest
     from llamos_gateway.settings import RedisSettings
-    from llamos_gateway.storage.caching_purifier import CachingPurifier
     from llamos_gateway.storage.memory import MemoryCache
     from llamos_gateway.storage.redis_cache import RedisCache
     from llamos_gateway.storage.redis_client import RedisClient

@@ -11,9 +11,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from llamos_gateway.defense import Defense, DefenseOutcome
+from llamos_gateway.defense import Defense, DefenseMode, DefenseOutcome
 from llamos_gateway.schemas import estimate_tokens, validate
-from llamos_gateway.settings import DefenseMode
 from llamos_gateway.storage import Quota, RateLimiter
 from llamos_gateway.trace import Trace
 from llamos_gateway.upstream import Endpoint, UpstreamCall

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,7 +22,10 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError
 
+from llamos_gateway import backends
 from llamos_gateway.config_sources import check_environment, read_yaml
+from llamos_gateway.defense.protocol import DefenseMode as DefenseMode  # re-exported
+from llamos_gateway.defense.protocol import FailPolicy, Task
 from llamos_gateway.errors import ConfigError
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
@@ -43,12 +45,6 @@ def _comma_list(value: Any) -> Any:
         except json.JSONDecodeError as exc:
             raise ValueError(f"not a JSON list ({exc.msg}); write a,b or [\"a\", \"b\"]") from None
     return [v.strip() for v in text.split(",") if v.strip()]
-
-
-class DefenseMode(StrEnum):
-    ENFORCE = "enforce"
-    SHADOW = "shadow"
-    OFF = "off"
 
 
 class _Group(BaseModel):
@@ -118,18 +114,18 @@ class DefenseSettings(_Group):
     mode: DefenseMode = Field(DefenseMode.ENFORCE, description="enforce | shadow (purify, record, forward the original) | off")
     header_override: bool = Field(
         True, description="let clients pick the mode per request with x-llamos-defense (false: 403)")
-    backend: Literal["auto", "passthrough", "lexical", "llamos", "tiered"] = Field(
-        "auto", description="auto = llamos when a defense model is set, else lexical"
-    )
+    backend: str = Field(
+        backends.AUTO, description="auto = llamos when a defense model is set, else lexical",
+        json_schema_extra={"enum": [backends.AUTO, *backends.names()]})
     model: str | None = Field(None, description="defense LLM: an alias from `models` or a litellm model string")
     api_base: str | None = Field(None, description="OpenAI-compatible base URL of the defense model")
     api_key_env: str | None = Field(None, description="environment variable holding the defense model's key")
     roles: Annotated[list[Role], NoDecode] = Field(
         default_factory=lambda: list[Role](["user"]), description="message roles whose text is purified (add tool for indirect injection); env: user,tool or JSON")
     purify_embeddings: bool = Field(False, description="purify /v1/embeddings inputs too")
-    fail_policy: Literal["open", "closed"] = Field(
+    fail_policy: FailPolicy = Field(
         "open", description="defense model down: open forwards the original, or tiered's lexical pass (x-llamos-fail-open); closed answers 503")
-    task: Literal["sentiment", "nli", "paraphrase", "qa", "chat"] | None = Field(
+    task: Task | None = Field(
         None, description="default task hint for the agent (header x-llamos-task overrides)")
     prompts_dir: Path = Field(PROMPTS_DIR, description="directory holding llamos/ (and attacker/) prompt files")
     examples: int = Field(4, ge=0, le=64, description="in-context examples given to the agent")
@@ -141,6 +137,14 @@ class DefenseSettings(_Group):
     long_text: Literal["split", "skip"] = Field("split", description="texts over max_chars: split on sentences, or skip with a reason code")
     max_chars: int = Field(4000, ge=64, description="longest text purified in one agent call")
     concurrency: int = Field(8, ge=1, le=256, description="text parts of one request purified at once")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value != backends.AUTO and value not in backends.names():
+            raise ValueError(f"unknown backend '{value}' (choose from {backends.AUTO}, "
+                             f"{', '.join(backends.names())})")
+        return value
     max_inflight: int = Field(64, ge=1, le=4096, description="defense model calls in flight per worker; more wait, within timeout_s (then fail as defense_busy)")
     tiered_always: bool = Field(False, description="tiered backend: call the agent for every input")
     screen_threshold: float = Field(0.5, ge=0.0, le=1.0, description="lexical screening score above which an input looks attacked")
@@ -235,9 +239,8 @@ class Settings(BaseSettings):
 
     @property
     def defense_backend(self) -> str:
-        if self.defense.backend != "auto":
-            return self.defense.backend
-        return "llamos" if self.defense.model else "lexical"
+        """The configured backend, `auto` resolved."""
+        return backends.resolve(self.defense.backend, has_model=bool(self.defense.model))
 
 
 def _describe(exc: ValidationError) -> str:

@@ -1,8 +1,9 @@
-"""The composition root: the only module that names concrete classes.
+"""The composition root: where concrete classes are chosen and put together.
 
-`open_components(settings)` opens every client (HTTP pool, Redis), builds the purifier stack
-and the gateway, and closes everything on exit. The API lifespan, the CLI commands, the
-evaluation and the arena all go through here.
+`open_components(settings)` opens every client (HTTP pool, Redis), builds the defense
+backends (`llamos_gateway.backends` says how each is stacked) and the gateway, and closes
+everything on exit. The API lifespan, the CLI commands, the evaluation and the arena all go
+through here, so each process has one `Defense`.
 """
 
 from __future__ import annotations
@@ -17,23 +18,21 @@ from typing import Any
 
 import aiohttp
 
+from llamos_gateway import backends
 from llamos_gateway.agent.guards import DriftLimits
 from llamos_gateway.agent.prompts import PromptSet, load_prompts
 from llamos_gateway.agent.purifier import LLMPurifier
-from llamos_gateway.agent.segmenting import SegmentingPurifier
 from llamos_gateway.api.auth import Authenticator
-from llamos_gateway.defense import Defense
+from llamos_gateway.defense import Defense, DefenseMode, FailPolicy, Purifier
+from llamos_gateway.defense.caching import CachingPurifier
+from llamos_gateway.defense.segmenting import SegmentingPurifier
 from llamos_gateway.errors import ConfigError
-from llamos_gateway.evaluation.query_cache import DiskQueryCache, QueryCache
 from llamos_gateway.gateway import Gateway
 from llamos_gateway.lexical.purifier import LexicalPurifier
-from llamos_gateway.observability import request_observers
-from llamos_gateway.purifier import PassthroughPurifier, Purifier
+from llamos_gateway.observability import GatewayMetrics, request_observers
 from llamos_gateway.settings import ModelSpec, Settings
 from llamos_gateway.storage import Cache, Quota, RateLimiter
-from llamos_gateway.storage.caching_purifier import CachingPurifier
-from llamos_gateway.storage.redis_cache import RedisCache
-from llamos_gateway.storage.redis_client import RedisClient
+from llamos_gateway.storage.audit import AuditTrail
 from llamos_gateway.storage.state import open_shared_state
 from llamos_gateway.trace import RequestObserver, Trace
 from llamos_gateway.upstream.local import LocalChatModel, echo_model
@@ -46,20 +45,45 @@ log = logging.getLogger(__name__)
 Probe = Callable[[], Any]  # async () -> dict with at least "ok"
 
 
+@dataclass(frozen=True, slots=True)
+class GatewayInfo:
+    """What `/readyz` says about the configuration being served."""
+
+    backend: str
+    mode: DefenseMode
+    fail_policy: FailPolicy
+    cache_kind: str          # "redis" or "memory"
+    cache_enabled: bool      # a purification cache sits in front of the served backend
+    cache_ttl_s: int
+    upstreams: dict[str, str]  # alias -> path (passthrough, litellm, local)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"defense": {"backend": self.backend, "mode": self.mode.value,
+                            "fail_policy": self.fail_policy},
+                "cache": {"kind": self.cache_kind, "enabled": self.cache_enabled,
+                          "ttl_s": self.cache_ttl_s},
+                "upstreams": self.upstreams}
+
+
 @dataclass
 class Components:
     settings: Settings
     gateway: Gateway
     auth: Authenticator
-    purifier: Purifier
-    observers: list[RequestObserver] = field(default_factory=list)
+    info: GatewayInfo
+    builder: BackendBuilder
+    audit: AuditTrail | None = None
+    metrics: GatewayMetrics | None = None
+    observers: list[RequestObserver] = field(default_factory=list)  # audit, log, metrics, ...
     probes: dict[str, Probe] = field(default_factory=dict)
-    info: dict[str, Any] = field(default_factory=dict)
-    purifiers: dict[str, Purifier] = field(default_factory=dict)  # every backend built, by name
 
     @property
     def router(self) -> ModelRouter:
         return self.gateway.router
+
+    @property
+    def defense(self) -> Defense:
+        return self.gateway.defense
 
     def observe(self, trace: Trace) -> None:
         for observer in self.observers:
@@ -74,27 +98,8 @@ class Components:
         checks = dict(zip(names, results, strict=True))
         required_down = [n for n, r in checks.items() if not r.get("ok") and r.get("required")]
         return {"ready": not required_down, "status": "degraded" if any(
-            not r.get("ok") for r in checks.values()) else "ready", **self.info, "checks": checks}
-
-
-@asynccontextmanager
-async def open_query_cache(settings: Settings) -> AsyncIterator[QueryCache]:
-    """Where the evaluation keeps its target answers: Redis (`{prefix}query:<key>`, for
-    `cache.ttl_s`) when `redis.url` is set, so runs and machines share them, else SQLite in
-    the user cache directory."""
-    if settings.redis.url:
-        client = RedisClient(settings.redis)
-        try:
-            yield RedisCache(client, ttl_s=settings.cache.ttl_s,
-                             lock_timeout_s=settings.cache.lock_timeout_s, namespace="query")
-        finally:
-            await client.aclose()
-        return
-    disk = DiskQueryCache()
-    try:
-        yield disk
-    finally:
-        disk.close()
+            not r.get("ok") for r in checks.values()) else "ready", **self.info.as_dict(),
+            "checks": checks}
 
 
 def local_models() -> dict[str, Callable[[], LocalChatModel]]:
@@ -167,49 +172,56 @@ def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.Clie
     return Route(alias, via_litellm, plan.upstream_model, plan.owned_by, plan.path)
 
 
-def build_purifier(settings: Settings, router: ModelRouter, backend: str | None = None, *,
-                   lexical: LexicalPurifier | None = None, prompts: PromptSet | None = None,
-                   inflight: asyncio.Semaphore | None = None) -> Purifier:
-    """The purifier stack for a backend name (default: the configured one). Pass `lexical` to
-    share one loaded lexicon between backends, `inflight` to share one bound on defense calls
-    (`defense.max_inflight`), `prompts` to give the agent another prompt set than the
-    configured files (the arena grows its examples)."""
-    name = backend or settings.defense_backend
-    d = settings.defense
-    if name == "passthrough":
-        return PassthroughPurifier()
-    screen = lexical or LexicalPurifier(screen_threshold=d.screen_threshold)
-    if name == "lexical":
-        return screen
-    if name in ("llamos", "tiered"):
-        gate = inflight or asyncio.Semaphore(d.max_inflight)
-        agent = SegmentingPurifier(_agent(settings, router, prompts, gate), max_chars=d.max_chars,
-                                   mode=d.long_text, concurrency=d.concurrency)
-        if name == "llamos":
-            return agent
-        from llamos_gateway.tiered import TieredPurifier
+class BackendBuilder:
+    """Builds defense backends from their `backends.BACKENDS` entries, sharing one lexicon
+    and one bound on defense model calls (`defense.max_inflight`) between them."""
 
-        return TieredPurifier(screen=screen, agent=agent, always=d.tiered_always)
-    raise ConfigError(f"defense.backend: unknown backend '{name}'")
+    def __init__(self, settings: Settings, router: ModelRouter) -> None:
+        self._settings = settings
+        self._router = router
+        self._lexical: LexicalPurifier | None = None
+        self._inflight = asyncio.Semaphore(settings.defense.max_inflight)
+
+    @property
+    def has_model(self) -> bool:
+        return self._router.defense is not None
+
+    def build(self, name: str, *, prompts: PromptSet | None = None) -> Purifier:
+        """The backend `name`, uncached; `prompts` gives the agent another prompt set than
+        the configured files (the arena grows its examples)."""
+        backend = backends.get(name)
+        return backend.build(backends.Parts(
+            defense=self._settings.defense, lexical=self.lexical,
+            agent=lambda: self._agent(prompts)))
+
+    def lexical(self) -> LexicalPurifier:
+        if self._lexical is None:
+            self._lexical = LexicalPurifier(screen_threshold=self._settings.defense.screen_threshold)
+        return self._lexical
+
+    def _agent(self, prompts: PromptSet | None) -> Purifier:
+        d = self._settings.defense
+        route = self._router.defense
+        if route is None:
+            raise ConfigError(_NEEDS_MODEL)
+        agent = LLMPurifier(
+            upstream=route.upstream, model=route.upstream_model,
+            prompts=prompts or agent_prompts(self._settings), task=d.task,
+            limits=DriftLimits(max_edit_ratio=d.max_edit_ratio,
+                               max_length_ratio=d.max_length_ratio),
+            timeout_s=d.timeout_s, max_retries=d.max_retries,
+            idempotence_check=d.idempotence_check,
+            # a rewrite the guards reject is a defense failure under fail-closed
+            drift_policy="reject" if d.fail_policy == "closed" else "forward",
+            inflight=self._inflight)
+        return SegmentingPurifier(agent, max_chars=d.max_chars, mode=d.long_text,
+                                  concurrency=d.concurrency)
 
 
-def _backends(settings: Settings, router: ModelRouter, cache: Cache) -> dict[str, Purifier]:
-    """Every backend this configuration can run (the agent ones only with a defense model),
-    sharing one lexicon, each behind the purification cache when it is on."""
-    lexical = LexicalPurifier(screen_threshold=settings.defense.screen_threshold)
-    inflight = asyncio.Semaphore(settings.defense.max_inflight)
-    names = ["passthrough", "lexical", *(["llamos", "tiered"] if router.defense else [])]
-    if settings.defense_backend not in names:
-        names.append(settings.defense_backend)  # fails below with the reason
-    out: dict[str, Purifier] = {}
-    for name in names:
-        out[name] = _cached(settings, build_purifier(settings, router, name, lexical=lexical,
-                                                     inflight=inflight), cache)
-    return out
-
-
-def _cached(settings: Settings, purifier: Purifier, cache: Cache) -> Purifier:
-    if settings.cache.enabled and purifier.name != "passthrough":
+def cached(settings: Settings, purifier: Purifier, cache: Cache, *,
+           cacheable: bool = True) -> Purifier:
+    """`purifier` behind the purification cache, when the cache is on and it may be cached."""
+    if settings.cache.enabled and cacheable:
         return CachingPurifier(purifier, cache)
     return purifier
 
@@ -228,32 +240,26 @@ def preflight(settings: Settings) -> None:
     d = settings.defense
     if d.model is not None and d.model not in settings.models:
         plan_route("defense", ModelSpec(model=d.model, api_base=d.api_base), key="defense.model")
-    if settings.defense_backend in ("llamos", "tiered"):
+    if backends.get(settings.defense_backend).needs_model:
         if d.model is None:
             raise ConfigError(_NEEDS_MODEL)
         agent_prompts(settings)
 
 
+def defense_backends(settings: Settings, builder: BackendBuilder,
+                     cache: Cache) -> dict[str, Purifier]:
+    """Every backend this configuration can run, the configured one first, each behind the
+    purification cache when the cache is on."""
+    chosen = settings.defense_backend
+    names = [chosen, *(n for n in backends.available(has_model=builder.has_model)
+                       if n != chosen)]
+    return {name: cached(settings, builder.build(name), cache,
+                         cacheable=backends.get(name).cacheable) for name in names}
+
+
 def agent_prompts(settings: Settings) -> PromptSet:
     """The LLAMOS agent's prompt set from the configured files."""
     return load_prompts(settings.defense.prompts_dir / "llamos", examples=settings.defense.examples)
-
-
-def _agent(settings: Settings, router: ModelRouter, prompts: PromptSet | None,
-           inflight: asyncio.Semaphore) -> LLMPurifier:
-    d = settings.defense
-    route = router.defense
-    if route is None:
-        raise ConfigError(_NEEDS_MODEL)
-    return LLMPurifier(upstream=route.upstream, model=route.upstream_model,
-                       prompts=prompts or agent_prompts(settings),
-                       task=d.task, limits=DriftLimits(max_edit_ratio=d.max_edit_ratio,
-                                                       max_length_ratio=d.max_length_ratio),
-                       timeout_s=d.timeout_s, max_retries=d.max_retries,
-                       idempotence_check=d.idempotence_check,
-                       # a rewrite the guards reject is a defense failure under fail-closed
-                       drift_policy="reject" if d.fail_policy == "closed" else "forward",
-                       inflight=inflight)
 
 
 def _probe_http(client: aiohttp.ClientSession, base: str) -> Probe:
@@ -282,16 +288,15 @@ async def open_components(settings: Settings, *, purifier: Purifier | None = Non
         for upstream in router.upstreams():
             stack.push_async_callback(upstream.aclose)
         state = await stack.enter_async_context(open_shared_state(settings))
+        builder = BackendBuilder(settings, router)
         if purifier is not None:  # tests and benchmarks bring their own
-            chosen = _cached(settings, purifier, state.cache)
-            backends = {purifier.name: chosen}
+            known = purifier.name in backends.names()
+            served = {purifier.name: cached(settings, purifier, state.cache, cacheable=not known
+                                            or backends.get(purifier.name).cacheable)}
         else:
-            backends = _backends(settings, router, state.cache)
-            chosen = backends[settings.defense_backend]
-        defense = Defense(chosen, roles=settings.defense.roles,
-                          purify_embeddings=settings.defense.purify_embeddings,
-                          fail_policy=settings.defense.fail_policy,
-                          concurrency=settings.defense.concurrency, task=settings.defense.task)
+            served = defense_backends(settings, builder, state.cache)
+        chosen = next(iter(served.values()))
+        defense = backends.defense_for(settings.defense, served)
         quota = Quota(settings.rate_limit.requests_per_minute, settings.rate_limit.tokens_per_minute)
         gateway = Gateway(router=router, defense=defense, limiter=limiter or state.limiter)
         probes: dict[str, Probe] = {"redis": state.probe} if state.redis is not None else {}
@@ -299,13 +304,15 @@ async def open_components(settings: Settings, *, purifier: Purifier | None = Non
             up = route.upstream
             if isinstance(up, HttpUpstream):
                 probes[f"upstream:{route.alias}"] = _probe_http(client, up.base_url)
-        info = {"defense": {"backend": chosen.name, "mode": settings.defense.mode.value,
-                            "fail_policy": settings.defense.fail_policy},
-                "cache": {"kind": state.kind, "enabled": settings.cache.enabled,
-                          "ttl_s": settings.cache.ttl_s},
-                "upstreams": {r.alias: r.path for r in router.routes()}}
+        info = GatewayInfo(backend=chosen.name, mode=settings.defense.mode,
+                           fail_policy=settings.defense.fail_policy, cache_kind=state.kind,
+                           cache_enabled=isinstance(chosen, CachingPurifier),
+                           cache_ttl_s=settings.cache.ttl_s,
+                           upstreams={r.alias: r.path for r in router.routes()})
+        seen = stack.enter_context(request_observers(settings, backend=info.backend,
+                                                     cache_enabled=info.cache_enabled))
         observers: list[RequestObserver] = [state.audit] if state.audit is not None else []
-        observers += stack.enter_context(request_observers(settings, info))
-        yield Components(settings=settings, gateway=gateway, observers=observers,
-                         auth=Authenticator(settings.auth.api_keys, quota), purifier=chosen,
-                         probes=probes, info=info, purifiers=backends)
+        yield Components(settings=settings, gateway=gateway, info=info, builder=builder,
+                         auth=Authenticator(settings.auth.api_keys, quota), audit=state.audit,
+                         metrics=seen.metrics, observers=[*observers, *seen.all()],
+                         probes=probes)

@@ -12,7 +12,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from llamos_gateway.api.app import create_app
-from llamos_gateway.purifier import Purifier
+from llamos_gateway.defense.protocol import Purifier
 from llamos_gateway.settings import RedisSettings, Settings, load_settings
 from llamos_gateway.testing import FakeOpenAI, MarkPurifier, ServedApp
 from llamos_gateway.wiring import Components, open_components

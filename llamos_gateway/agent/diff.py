@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rapidfuzz.distance import Levenshtein
 
-from llamos_gateway.purifier import Edit
+from llamos_gateway.defense.protocol import Edit
 
 
 def char_edits(before: str, after: str, *, rule: str = "llamos") -> tuple[Edit, ...]:

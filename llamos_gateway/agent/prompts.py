@@ -24,9 +24,10 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from llamos_gateway.defense.protocol import Task
 from llamos_gateway.errors import ConfigError
 
-TASKS = ("sentiment", "nli", "paraphrase", "qa", "chat")
+TASKS = tuple(t.value for t in Task)
 
 _INSTRUCTION_VARS = frozenset({"defense_guidance", "task_context"})
 _INPUT_VARS = frozenset({"boundary", "text"})

@@ -24,8 +24,8 @@ from llamos_gateway.agent.diff import char_edits
 from llamos_gateway.agent.guards import DriftLimits, drift_reason, new_boundary
 from llamos_gateway.agent.parse import AgentAnswer, ParseFailure, parse_answer
 from llamos_gateway.agent.prompts import PromptSet
+from llamos_gateway.defense.protocol import PurifyRequest, PurifyResult
 from llamos_gateway.errors import DefenseUnavailable, LlamosError, UpstreamTimeout
-from llamos_gateway.purifier import PurifyRequest, PurifyResult
 from llamos_gateway.upstream import Upstream, UpstreamCall
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from llamos_gateway.api.auth import Authenticator
 from llamos_gateway.api.openai_routes import authenticate, components
 from llamos_gateway.errors import InvalidRequest, LlamosError, NotFound
 from llamos_gateway.storage import StoreUnavailable
-from llamos_gateway.storage.audit import AuditTrail
 from llamos_gateway.storage.memory import parse_cursor
 
 router = APIRouter()
@@ -29,7 +28,7 @@ class AuditUnavailable(LlamosError):
 @router.get("/v1/audit")
 async def read_audit(request: Request) -> Response:
     Authenticator.require_admin(authenticate(request))
-    trail = next((o for o in components(request).observers if isinstance(o, AuditTrail)), None)
+    trail = components(request).audit
     if trail is None:
         raise NotFound("the audit trail is disabled (audit.enabled: false)")
     limit = _limit(request.query_params.get("limit"))

@@ -9,7 +9,6 @@ from starlette.responses import Response
 
 from llamos_gateway.api.openai_routes import components
 from llamos_gateway.errors import NotFound
-from llamos_gateway.observability import find_metrics
 from llamos_gateway.observability.metrics import dependency_probes
 
 router = APIRouter()
@@ -20,7 +19,7 @@ async def metrics(request: Request) -> Response:
     """Prometheus text format. Runs the shared-state probes (Redis) first, so
     `llamos_dependency_up` is fresh on every scrape. 404 when `observability.metrics` is off."""
     llamos = components(request)
-    gauges = find_metrics(llamos.observers)
+    gauges = llamos.metrics
     if gauges is None:
         raise NotFound("metrics are disabled (observability.metrics: false)")
     names = dependency_probes(llamos.probes)

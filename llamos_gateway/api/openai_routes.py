@@ -11,6 +11,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
+from llamos_gateway.defense import DefenseMode, Task
 from llamos_gateway.errors import (
     BodyTooLarge,
     InvalidRequest,
@@ -20,7 +21,6 @@ from llamos_gateway.errors import (
 )
 from llamos_gateway.gateway import Caller, GatewayReply
 from llamos_gateway.schemas import parse_json
-from llamos_gateway.settings import DefenseMode
 from llamos_gateway.trace import Trace
 from llamos_gateway.upstream import Endpoint
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-_TASKS = frozenset({"sentiment", "nli", "paraphrase", "qa", "chat"})
 
 
 def components(request: Request) -> Components:
@@ -70,11 +69,20 @@ def caller_for(request: Request, principal: Principal) -> Caller:
         except ValueError:
             raise InvalidRequest("header x-llamos-defense must be enforce, shadow or off",
                                  param="x-llamos-defense") from None
-    task = request.headers.get("x-llamos-task") or settings.defense.task
-    if task is not None and task not in _TASKS:
-        raise InvalidRequest(f"header x-llamos-task must be one of {sorted(_TASKS)}",
-                             param="x-llamos-task")
+    task = header_task(request) or settings.defense.task
     return Caller(key_id=principal.key_id, mode=mode, task=task, quota=principal.quota)
+
+
+def header_task(request: Request) -> Task | None:
+    """The task hint of header x-llamos-task, checked."""
+    task = request.headers.get("x-llamos-task")
+    if not task:
+        return None
+    try:
+        return Task(task)
+    except ValueError:
+        raise InvalidRequest("header x-llamos-task must be one of "
+                             f"{', '.join(t.value for t in Task)}", param="x-llamos-task") from None
 
 
 async def proxy(request: Request, endpoint: Endpoint) -> Response:

@@ -6,11 +6,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from llamos_gateway import backends
 from llamos_gateway.arena.transformations import DEFAULT, check_names
 from llamos_gateway.errors import InvalidRequest
 
 ATTACKERS = ("offline", "llm")
-DEFENSES = ("lexical", "llamos", "tiered", "none")
+NO_DEFENSE = "none"  # the passthrough backend, under its arena name
+DEFENSES = (*backends.names(), NO_DEFENSE)
 
 
 @dataclass(frozen=True, slots=True)

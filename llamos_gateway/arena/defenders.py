@@ -19,13 +19,17 @@ from typing import Any
 
 from llamos_gateway.agent.prompts import Example, PromptSet
 from llamos_gateway.arena.roles import Lesson
-from llamos_gateway.purifier import Purifier, PurifyRequest, PurifyResult
+from llamos_gateway.defense.protocol import Purifier, PurifyRequest, PurifyResult
 
 
 class StaticDefender:
     def __init__(self, purifier: Purifier) -> None:
         self._purifier = purifier
         self.name = purifier.name
+
+    @property
+    def cache_identity(self) -> str:
+        return self._purifier.cache_identity
 
     async def purify(self, request: PurifyRequest) -> PurifyResult:
         return await self._purifier.purify(request)
@@ -47,7 +51,7 @@ class StaticDefender:
 def missed_edits(lesson: Lesson) -> list[str]:
     """`after -> before` for each word-level change the defense left in place."""
     before, after = lesson.original.split(), lesson.adversarial.split()
-    kept = set(lesson.purified.split())
+    kept = set((lesson.purified or "").split())
     out = []
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -110,6 +114,10 @@ class ExampleLearningDefender:
         return replace(base, examples=(*self._learned, *base.examples),
                        example_count=base.example_count + len(self._learned),
                        version=f"{base.version}+{len(self._learned)}ex-{digest.hexdigest()[:8]}")
+
+    @property
+    def cache_identity(self) -> str:
+        return self._purifier.cache_identity
 
     async def purify(self, request: PurifyRequest) -> PurifyResult:
         return await self._purifier.purify(request)

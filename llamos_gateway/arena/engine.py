@@ -5,6 +5,8 @@ every example the defended target got right, up to `attempts` attacker proposals
 purified, classified and judged, the feedback of one attempt going into the next; then the
 defender learns from the attacks that beat it and the attacker from every outcome. State is
 saved after each round (`RunStore`), so an interrupted run resumes at the next round.
+The defender purifies through the process's `Defense` (`DefendedClassifier`): a defense
+failure follows its failure policy and is counted in the round's `defense_failures`.
 """
 
 from __future__ import annotations
@@ -27,10 +29,13 @@ from llamos_gateway.arena.roles import (
     Target,
 )
 from llamos_gateway.arena.store import RunStore
+from llamos_gateway.defense import Defense
+from llamos_gateway.defense.memo import MemoPurifier
 from llamos_gateway.evaluation.datasets import Example
 from llamos_gateway.evaluation.defended import DefendedClassifier
 from llamos_gateway.evaluation.protocols import LabelScores
-from llamos_gateway.purifier import Purifier, PurifyRequest, PurifyResult
+
+REFUSED = "(refused by the defense)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,24 +47,6 @@ class RoundPlan:
     seed: int = 0
     concurrency: int = 1
     task: str | None = None
-
-
-class MemoPurifier:
-    """Purifies each distinct text once per round (the defender only changes between rounds)
-    and counts the backend calls."""
-
-    def __init__(self, inner: Purifier) -> None:
-        self._inner = inner
-        self.name = inner.name
-        self._seen: dict[str, asyncio.Future[PurifyResult]] = {}
-        self.calls = 0
-
-    async def purify(self, request: PurifyRequest) -> PurifyResult:
-        key = f"{request.task}\0{request.text}"
-        if key not in self._seen:
-            self.calls += 1
-            self._seen[key] = asyncio.ensure_future(self._inner.purify(request))
-        return await asyncio.shield(self._seen[key])
 
 
 class CountingOracle:
@@ -82,9 +69,10 @@ def converged(records: Sequence[RoundRecord], patience: int, tolerance: float) -
 
 class Arena:
     def __init__(self, *, examples: Sequence[Example], labels: tuple[str, ...], target: Target,
-                 defender: Defender, attacker: Attacker, judge: Judge, plan: RoundPlan,
-                 store: RunStore) -> None:
+                 defense: Defense, defender: Defender, attacker: Attacker, judge: Judge,
+                 plan: RoundPlan, store: RunStore) -> None:
         self.examples = list(examples)
+        self.defense = defense
         self.labels = labels
         self.target = target
         self.defender = defender
@@ -115,10 +103,11 @@ class Arena:
                    ) -> tuple[list[Outcome], RoundRecord]:
         started = time.perf_counter()
         memo = MemoPurifier(self.defender)
-        defended = DefendedClassifier(self.target, memo, task=self.plan.task)
+        defended = DefendedClassifier(self.target, self.defense, purifier=memo,
+                                      task=self.plan.task)
         texts = [e.fields[0] for e in self.examples]
-        clean_purified = await defended.purify_many(texts)
-        clean = (await self.target.predict(clean_purified)).predicted
+        clean_purified = await defended.purify_texts(texts)
+        clean = (await defended.classify(clean_purified)).predicted
         oracle = CountingOracle(defended)
         slots = asyncio.Semaphore(self.plan.concurrency)
         done = 0
@@ -148,12 +137,13 @@ class Arena:
             robust_accuracy=(correct - len(lessons)) / n if n else 0.0,
             fidelity_pass_rate=(sum(o.verdict.fidelity.passed for o in changed) / len(changed)
                                 if changed else 0.0),
-            clean_changed_rate=sum(p != t for p, t in zip(clean_purified, texts,
-                                                          strict=True)) / n if n else 0.0,
+            clean_changed_rate=sum(p is not None and p != t for p, t in zip(
+                clean_purified, texts, strict=True)) / n if n else 0.0,
             attacker_pool=self.attacker.pool_size, defender_pool=len(self.defender.pool),
             defense_calls=memo.calls, attack_queries=sum(o.queries for o in outcomes),
             examples=n, clean_correct=correct, successes=len(lessons), attempts=len(outcomes),
-            seconds=round(time.perf_counter() - started, 3))
+            seconds=round(time.perf_counter() - started, 3),
+            defense_failures=dict(defended.stats.failures))
         return outcomes, record
 
     async def _attack(self, number: int, example: Example, clean: int,
@@ -173,7 +163,7 @@ class Arena:
                 break
             predicted = outcome.adversarial_prediction
             feedback.append(Feedback(
-                adversarial=proposal.text, purified=outcome.purified,
+                adversarial=proposal.text, purified=outcome.purified or REFUSED,
                 predicted=self.labels[predicted] if predicted >= 0 else "no valid answer",
                 fidelity_passed=outcome.verdict.fidelity.passed, reason=outcome.verdict.reason,
                 instruction=proposal.instruction))
@@ -183,7 +173,7 @@ class Arena:
                      proposal: Proposal, defended: DefendedClassifier) -> Outcome:
         text = example.fields[0]
         purified = await defended.purify_text(proposal.text)
-        predicted = int((await self.target.predict([purified])).predicted[0])
+        predicted = int((await defended.classify([purified])).predicted[0])
         verdict = self.judge.judge(original=text, adversarial=proposal.text, label=example.label,
                                    clean_prediction=clean, adversarial_prediction=predicted,
                                    instruction=proposal.instruction)

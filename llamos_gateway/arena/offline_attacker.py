@@ -139,7 +139,9 @@ class OfflineAttacker:
         self._pending.clear()
         for out in outcomes:
             names = [n for n in out.instruction.split("+") if n in self._transforms]
-            reverted = undone(out.original, out.adversarial, out.purified)
+            # a text the defense refused (fail-closed) counts as undone: the attack did not pass
+            reverted = undone(out.original, out.adversarial,
+                              out.original if out.purified is None else out.purified)
             for name in names:
                 self._uses[name] += 1
                 self._wins[name] += out.verdict.success

@@ -13,15 +13,18 @@ from llamos_gateway.evaluation.cache import atomic_write
 
 COLUMNS = ("round", "attack_success_rate", "robust_accuracy", "fidelity_pass_rate",
            "clean_changed_rate", "attacker_pool", "defender_pool", "defense_calls",
-           "attack_queries")
+           "defense_failures", "attack_queries")
 HEADERS = ("round", "ASR", "robust acc", "fidelity pass", "clean changed", "attacker pool",
-           "defender pool", "defense calls", "attack queries")
+           "defender pool", "defense calls", "defense failures", "attack queries")
 
 
 def cells(record: RoundRecord) -> list[str]:
+    """A round's table row; defense failures as their total (arena.md lists the reasons)."""
     out = []
     for name in COLUMNS:
         value = getattr(record, name)
+        if isinstance(value, dict):
+            value = sum(value.values())
         out.append(f"{value:.3f}" if isinstance(value, float) else str(value))
     return out
 
@@ -39,6 +42,11 @@ def markdown(meta: Mapping[str, Any], records: Sequence[RoundRecord]) -> str:
               f"- fidelity: {meta.get('fidelity')}", ""]
     lines += ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(cells(r)) + " |" for r in records]
+    failed = [r for r in records if r.defense_failures]
+    if failed:
+        lines += ["", "## Defense failures (texts that went on under the failure policy)", ""]
+        lines += [f"- round {r.round}: " + ", ".join(f"{k} {v}" for k, v in
+                                                   r.defense_failures.items()) for r in failed]
     defender = meta.get("defender", {})
     pool = defender.get("missed_edits") or [e["input"] for e in defender.get("examples", [])]
     if pool:

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from llamos_gateway.defense.protocol import PurifyRequest, PurifyResult
 from llamos_gateway.evaluation.protocols import Classifier, LabelScores
-from llamos_gateway.purifier import PurifyRequest, PurifyResult
 
 Target = Classifier
 
@@ -90,7 +90,7 @@ class Outcome:
     attempt: int
     original: str
     adversarial: str
-    purified: str
+    purified: str | None  # None: refused by the defense (fail-closed)
     label: int
     clean_prediction: int
     adversarial_prediction: int
@@ -136,7 +136,7 @@ class Lesson:
 
     original: str
     adversarial: str
-    purified: str
+    purified: str | None
     instruction: str
 
 
@@ -144,6 +144,9 @@ class Defender(Protocol):
     """A purifier backend that learns from its failures between rounds."""
 
     name: str
+
+    @property
+    def cache_identity(self) -> str: ...
 
     async def purify(self, request: PurifyRequest) -> PurifyResult: ...
 
@@ -180,4 +183,5 @@ class RoundRecord:
     successes: int = 0
     attempts: int = 0
     seconds: float = 0.0
+    defense_failures: dict[str, int] = field(default_factory=dict)  # reason -> texts
     extra: dict[str, Any] = field(default_factory=dict)

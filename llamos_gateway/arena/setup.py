@@ -1,9 +1,9 @@
 """The arena's composition: settings + `ArenaConfig` -> target, defender, attacker, judge, run.
 
-The only module of the package that names concrete classes. The target and the defense
-backends come from the evaluation session and the gateway's composition root
-(`build_purifier`), so the arena runs the code the API runs; the LLAMOS agent gets a prompt
-set the arena can grow (see `ExampleLearningDefender`).
+An entry point like `llamos serve`: the evaluation session opens the components once (the
+target, the router, the process's `Defense`), and the defender's backend is built from its
+`backends` entry by the composition root's `BackendBuilder`, so the arena runs the code the
+API runs; the agent backends get a prompt set the arena can grow (`ExampleLearningDefender`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 
 from rich.console import Console
 
-from llamos_gateway import __version__
+from llamos_gateway import __version__, backends
 from llamos_gateway.agent.prompts import PromptSet
 from llamos_gateway.arena.attacker_prompts import load_attacker_prompts
-from llamos_gateway.arena.config import ArenaConfig
+from llamos_gateway.arena.config import NO_DEFENSE, ArenaConfig
 from llamos_gateway.arena.defenders import (
     ExampleLearningDefender,
     MissedEditsDefender,
@@ -37,14 +37,14 @@ from llamos_gateway.arena.report import write_report
 from llamos_gateway.arena.roles import Attacker, Defender, RoundRecord
 from llamos_gateway.arena.store import RunStore
 from llamos_gateway.arena.transformations import textattack_transforms
+from llamos_gateway.defense import PassthroughPurifier, Purifier
 from llamos_gateway.errors import ConfigError, InvalidRequest
 from llamos_gateway.evaluation.datasets import load_dataset
 from llamos_gateway.evaluation.fidelity import FidelityFilter
 from llamos_gateway.evaluation.session import TargetSpec, open_session
-from llamos_gateway.lexical.purifier import LexicalPurifier
-from llamos_gateway.purifier import PassthroughPurifier, Purifier
 from llamos_gateway.settings import PROMPTS_DIR, Settings
 from llamos_gateway.upstream.router import ModelRouter
+from llamos_gateway.wiring import BackendBuilder, agent_prompts
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,28 +53,24 @@ class ArenaResult:
     meta: dict[str, Any]
 
 
-def build_defender(config: ArenaConfig, settings: Settings, router: ModelRouter,
+def build_defender(config: ArenaConfig, settings: Settings, builder: BackendBuilder,
                    task: str | None) -> tuple[Defender, str | None]:
     """The defender and the version of the prompts it reads (None for prompt-free backends).
-    Every backend comes from the gateway's composition root, so the arena runs the code the
-    API runs; the agent ones get a prompt set the arena can grow."""
-    from llamos_gateway.wiring import agent_prompts, build_purifier
-
-    if config.defense == "none":
-        return StaticDefender(PassthroughPurifier()), None
-    if config.defense == "lexical":
-        return MissedEditsDefender(build_purifier(settings, router, "lexical"),
-                                   cap=max(config.defender_pool, 64)), None
-    if router.defense is None:
+    Backends with a defense model learn in-context examples (their agent is rebuilt with the
+    grown prompt set, the lexical screen shared); the others report the edits they missed."""
+    name = PassthroughPurifier.name if config.defense == NO_DEFENSE else config.defense
+    backend = backends.get(name)
+    if name == PassthroughPurifier.name:  # no defense: nothing to learn
+        return StaticDefender(builder.build(name)), None
+    if not backend.needs_model:
+        return MissedEditsDefender(builder.build(name), cap=max(config.defender_pool, 64)), None
+    if not builder.has_model:
         raise ConfigError(f"--defense {config.defense} needs a defense model: set defense.model "
                           "in the config (or LLAMOS_DEFENSE__MODEL) to a model alias or litellm "
                           "model")
-    # tiered: one lexical screen for every rebuild; only the agent behind it learns
-    screen = (LexicalPurifier(screen_threshold=settings.defense.screen_threshold)
-              if config.defense == "tiered" else None)
 
     def build(prompts: PromptSet) -> Purifier:
-        return build_purifier(settings, router, config.defense, lexical=screen, prompts=prompts)
+        return builder.build(name, prompts=prompts)
 
     prompts = agent_prompts(settings)
     return ExampleLearningDefender(build, prompts, task=task, cap=config.defender_pool), \
@@ -106,14 +102,11 @@ async def run_arena(settings: Settings, config: ArenaConfig, *, live: bool = Tru
     selected = dataset.select(config.limit, config.seed)
     store = RunStore(config.output_dir, config.run_key(), fresh=config.fresh)
     async with AsyncExitStack() as stack:
-        from llamos_gateway.wiring import open_components
-
-        components = await stack.enter_async_context(
-            open_components(settings, purifier=PassthroughPurifier()))
         session = await stack.enter_async_context(
             open_session(settings, TargetSpec(config.target), dataset.task, ()))
+        components = session.components
         purify_task = dataset.task.purify_task
-        defender, defense_version = build_defender(config, settings, components.router,
+        defender, defense_version = build_defender(config, settings, components.builder,
                                                    purify_task)
         attacker, attacker_version = await build_attacker(config, components.router)
         judge = ClassificationJudge(FidelityFilter(max_word_modification_ratio=config.max_word_ratio))
@@ -127,7 +120,8 @@ async def run_arena(settings: Settings, config: ArenaConfig, *, live: bool = Tru
             "examples": len(selected),
         }
         arena = Arena(examples=selected.examples, labels=dataset.task.labels,
-                      target=session.target, defender=defender, attacker=attacker, judge=judge,
+                      target=session.target, defense=session.defense, defender=defender,
+                      attacker=attacker, judge=judge,
                       plan=RoundPlan(rounds=config.rounds, attempts=config.attempts,
                                      patience=config.patience, tolerance=config.tolerance,
                                      seed=config.seed, concurrency=config.workers,

@@ -32,7 +32,7 @@ TextColumns = Annotated[str | None, typer.Option(help="user files: comma list of
 LabelColumn = Annotated[str, typer.Option(help="user files: label column")]
 Labels = Annotated[str | None, typer.Option(help="user files: comma list of label words, in id order")]
 TERMINAL_COLUMNS = ("recipe", "defense", "mode", "clean acc", "clean acc purified", "attacked acc",
-                    "ASR", "ASR cut", "avg queries")
+                    "ASR", "ASR cut", "defense failures", "avg queries")
 Logprobs = Annotated[bool, typer.Option(help="LLM targets: ask for logprobs to score labels")]
 
 

@@ -10,6 +10,11 @@ result's fields (`text`, `purified`, `changed`, `suspicious`, `edits`, ...; a re
 replaces an input field of the same name). A line that cannot be purified gets one JSON
 object on stderr instead, `{"line": N, "error": ..., <the input's other fields>}`, the run
 goes on, and the exit status is 1 if any line failed.
+
+Texts go through a `Defense`, with the gateway's failure policy: under fail-open a text the
+backend could not purify comes back as it could still make it, with `fail_open` naming the
+reason; under fail-closed the line fails. The backends that need no defense model are built
+without opening any client (start-up stays short); the others come from the composition root.
 """
 
 from __future__ import annotations
@@ -25,14 +30,15 @@ from typing import Annotated, Any, TextIO
 import orjson
 import typer
 
+from llamos_gateway import backends
 from llamos_gateway.cli._common import ConfigOption
+from llamos_gateway.defense import Defense, PurifyResult, Task
+from llamos_gateway.defense.codec import public
 from llamos_gateway.errors import LlamosError
-from llamos_gateway.purifier import Purifier, PurifyRequest, PurifyResult
 from llamos_gateway.settings import Settings, load_settings
 
-BACKENDS = ("lexical", "llamos", "tiered", "passthrough")
 DefenseOption = Annotated[str | None, typer.Option(
-    "--defense", help="lexical, llamos, tiered or passthrough (default: defense.backend)")]
+    "--defense", help=f"{', '.join(backends.names())} (default: defense.backend)")]
 LINES_FAILED = 1
 
 
@@ -45,7 +51,7 @@ def purify(
     text: Annotated[str | None, typer.Argument(help="the text to purify")] = None,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="JSON lines with a `text` field on stdin")] = False,
     defense: DefenseOption = None,
-    task: Annotated[str | None, typer.Option(help="task hint: sentiment, nli, qa, ...")] = None,
+    task: Annotated[Task | None, typer.Option(help="task hint")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as one JSON object")] = False,
     explain: Annotated[bool | None, typer.Option(
         "--explain/--no-explain",
@@ -59,8 +65,8 @@ def purify(
         ctx.fail("give a TEXT or --jsonl, not both")
     settings = load_settings(config)
     backend = defense or settings.defense_backend
-    if backend not in BACKENDS:
-        ctx.fail(f"--defense must be one of {', '.join(BACKENDS)}")
+    if backend not in backends.names():
+        ctx.fail(f"--defense must be one of {', '.join(backends.names())}")
     show = sys.stderr.isatty() if explain is None else explain
     failed = asyncio.run(_run(settings, backend, text, task, as_json, show))
     if failed:
@@ -69,39 +75,36 @@ def purify(
 
 async def _run(settings: Settings, backend: str, text: str | None, task: str | None,
                as_json: bool, explain: bool) -> int:
-    async with _purifier(settings, backend) as purifier:
+    async with _defense(settings, backend) as defense:
         if text is None:
-            # the local backends never wait, so running them one by one is fastest
-            local = backend in ("lexical", "passthrough")
-            tally = await purify_lines(purifier, sys.stdin, sys.stdout, sys.stderr, task,
-                                       1 if local else settings.defense.concurrency)
+            # the backends without a model never wait, so running them one by one is fastest
+            waits = backends.get(backend).needs_model
+            tally = await purify_lines(defense, sys.stdin, sys.stdout, sys.stderr, task,
+                                       settings.defense.concurrency if waits else 1)
             return tally.failed
-        result = await purifier.purify(PurifyRequest(text=text, task=task))
-        print(json.dumps(result.as_dict(), ensure_ascii=False) if as_json else result.purified)
+        outcome = await defense.purify([text], task=task)
+        (result,) = outcome.per_text([text])
+        print(json.dumps(_row(result, outcome.fail_open), ensure_ascii=False) if as_json
+              else result.purified)
         if explain and not as_json:
-            print(explanation(result), file=sys.stderr)
+            print(explanation(result, outcome.fail_open), file=sys.stderr)
         return 0
 
 
 @asynccontextmanager
-async def _purifier(settings: Settings, backend: str) -> AsyncIterator[Purifier]:
-    """lexical and passthrough need no client; llamos and tiered go through the wiring."""
-    if backend == "lexical":
-        from llamos_gateway.lexical import LexicalPurifier
-
-        yield LexicalPurifier(screen_threshold=settings.defense.screen_threshold)
-        return
-    if backend == "passthrough":
-        from llamos_gateway.purifier import PassthroughPurifier
-
-        yield PassthroughPurifier()
+async def _defense(settings: Settings, backend: str) -> AsyncIterator[Defense]:
+    """The `Defense` serving `backend`: built in place when it needs no defense model (no
+    client to open), else the process's one from the composition root."""
+    if not backends.get(backend).needs_model:
+        yield backends.defense_for(settings.defense, backends.build_offline(backend,
+                                                                             settings.defense))
         return
     from llamos_gateway.wiring import open_components
 
     chosen = settings.model_copy(
         update={"defense": settings.defense.model_copy(update={"backend": backend})})
     async with open_components(chosen) as components:
-        yield components.purifier
+        yield components.defense
 
 
 @dataclass
@@ -110,7 +113,7 @@ class Tally:
     failed: int = 0
 
 
-async def purify_lines(purifier: Purifier, source: Iterable[str], sink: TextIO, errors: TextIO,
+async def purify_lines(defense: Defense, source: Iterable[str], sink: TextIO, errors: TextIO,
                        task: str | None, concurrency: int = 8) -> Tally:
     """Purify JSON lines `concurrency` at a time: answers to `sink` in input order, one JSON
     error per failed line to `errors`."""
@@ -121,19 +124,19 @@ async def purify_lines(purifier: Purifier, source: Iterable[str], sink: TextIO, 
             continue
         batch.append((number, line))
         if len(batch) >= concurrency:
-            await _flush(purifier, batch, sink, errors, task, tally)
+            await _flush(defense, batch, sink, errors, task, tally)
             batch = []
     if batch:
-        await _flush(purifier, batch, sink, errors, task, tally)
+        await _flush(defense, batch, sink, errors, task, tally)
     return tally
 
 
-async def _flush(purifier: Purifier, batch: list[tuple[int, str]], sink: TextIO, errors: TextIO,
+async def _flush(defense: Defense, batch: list[tuple[int, str]], sink: TextIO, errors: TextIO,
                  task: str | None, tally: Tally) -> None:
     if len(batch) == 1:
-        rows = [await _one(purifier, *batch[0], task)]
+        rows = [await _one(defense, *batch[0], task)]
     else:
-        rows = list(await asyncio.gather(*(_one(purifier, n, line, task) for n, line in batch)))
+        rows = list(await asyncio.gather(*(_one(defense, n, line, task) for n, line in batch)))
     good = [row for ok, row in rows if ok]
     bad = [row for ok, row in rows if not ok]
     if good:
@@ -146,7 +149,7 @@ async def _flush(purifier: Purifier, batch: list[tuple[int, str]], sink: TextIO,
     tally.failed += len(bad)
 
 
-async def _one(purifier: Purifier, number: int, line: str,
+async def _one(defense: Defense, number: int, line: str,
                task: str | None) -> tuple[bool, dict[str, Any]]:
     """(True, the input's fields and the result) or (False, the error for stderr)."""
     try:
@@ -160,17 +163,27 @@ async def _one(purifier: Purifier, number: int, line: str,
         return False, {"line": number, "error": "expected a string `text` field", **context}
     hint = row.get("task") if isinstance(row.get("task"), str) else task
     try:
-        result = await purifier.purify(PurifyRequest(text=row["text"], task=hint))
+        outcome = await defense.purify([row["text"]], task=hint)
     except LlamosError as exc:
         return False, {"line": number, "error": exc.message, "code": exc.code, **context}
-    return True, {**row, **result.as_dict()}
+    (result,) = outcome.per_text([row["text"]])
+    return True, {**row, **_row(result, outcome.fail_open)}
 
 
-def explanation(result: PurifyResult) -> str:
+def _row(result: PurifyResult, fail_open: str | None) -> dict[str, Any]:
+    row = public(result)
+    if fail_open:
+        row["fail_open"] = fail_open
+    return row
+
+
+def explanation(result: PurifyResult, fail_open: str | None = None) -> str:
     """The verdict and one line per edit, for a person."""
     verdict = "suspicious" if result.suspicious else "clean"
     lines = [f"# {result.backend}: {verdict} (score {result.score:.2f}), "
              f"{len(result.edits)} edit(s)"]
+    if fail_open:
+        lines.append(f"# fail-open: {fail_open} (the defense failed; the text goes on as shown)")
     for edit in result.edits:
         lines.append(f"#   [{edit.start}:{edit.end}] {edit.before!r} -> {edit.after!r} "
                      f"({edit.rule})")

@@ -1,18 +1,22 @@
 """One call per CLI command: load the data, open the target and defenses, run, write the report.
 
 `llamos eval` and `llamos eval promptattack` are thin shells around `run_attack_job` and
-`run_replay_job`; the arena and the benchmark can call the same functions.
+`run_replay_job`; the arena and the benchmark can call the same functions. The report files
+are rewritten after every finished run, so an interrupted evaluation keeps what it finished
+(`complete: false` in report.json); with several worker processes only the end result is
+written.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from llamos_gateway.defense import Defense
 from llamos_gateway.errors import InvalidRequest
 from llamos_gateway.evaluation.datasets import Dataset, load_dataset
 from llamos_gateway.evaluation.fidelity import FidelityFilter
@@ -28,9 +32,8 @@ from llamos_gateway.evaluation.promptattack import (
 from llamos_gateway.evaluation.protocols import Classifier
 from llamos_gateway.evaluation.report import write_report
 from llamos_gateway.evaluation.results import Evaluation
-from llamos_gateway.evaluation.runner import MODES, EvalOptions, ProgressSink, evaluate
+from llamos_gateway.evaluation.runner import MODES, EvalOptions, OnRun, ProgressSink, evaluate
 from llamos_gateway.evaluation.session import TargetSpec, open_session
-from llamos_gateway.purifier import Purifier
 from llamos_gateway.settings import Settings
 
 
@@ -90,11 +93,21 @@ def _check_modes(modes: tuple[str, ...]) -> None:
 
 @asynccontextmanager
 async def attack_setup(settings: Settings, job: AttackJob) -> AsyncIterator[
-        tuple[Dataset, Classifier, Mapping[str, Purifier]]]:
-    """The dataset, target and defenses of a job (picklable with `partial`: worker processes)."""
+        tuple[Dataset, Classifier, Defense, Sequence[str]]]:
+    """The dataset, target, defense and backends of a job (picklable with `partial`: worker
+    processes)."""
     dataset = job.data.load()
     async with open_session(settings, job.target, dataset.task, job.defenses) as session:
-        yield dataset, session.target, session.defenses
+        yield dataset, session.target, session.defense, session.names
+
+
+def _rewrite(output_dir: Path, command: str) -> OnRun:
+    """After each finished run: the report so far (an interruption keeps it)."""
+
+    def rewrite(evaluation: Evaluation) -> None:
+        write_report(evaluation, output_dir, command, complete=False)
+
+    return rewrite
 
 
 async def run_attack_job(settings: Settings, job: AttackJob,
@@ -107,14 +120,15 @@ async def run_attack_job(settings: Settings, job: AttackJob,
         check_recipe(recipe)  # fail before loading anything heavy
     _check_modes(job.modes)
     options = EvalOptions(recipes=job.recipes, modes=job.modes, seed=job.data.seed,
-                          query_budget=job.query_budget, concurrency=settings.defense.concurrency)
+                          query_budget=job.query_budget)
     workers = min(job.workers, job.data.limit or job.workers)
     if workers > 1:
         setup = partial(attack_setup, settings, job)
         evaluation = await asyncio.to_thread(evaluate_in_processes, setup, options, workers)
     else:
-        async with attack_setup(settings, job) as (dataset, target, defenses):
-            evaluation = await evaluate(dataset, target, defenses, options, progress)
+        async with attack_setup(settings, job) as (dataset, target, defense, names):
+            evaluation = await evaluate(dataset, target, defense, names, options, progress,
+                                        on_run=_rewrite(job.output_dir, job.command))
     return evaluation, write_report(evaluation, job.output_dir, job.command)
 
 
@@ -128,7 +142,7 @@ async def run_replay_job(settings: Settings, job: ReplayJob) -> tuple[Evaluation
                              param="instructions")
     dataset = job.data.load()
     async with open_session(settings, job.target, dataset.task, job.defenses) as session:
-        options = ReplayOptions(job.instructions, strategies, job.fidelity,
-                                settings.defense.concurrency)
-        evaluation = await replay(attack_set, dataset, session.target, session.defenses, options)
+        options = ReplayOptions(job.instructions, strategies, job.fidelity)
+        evaluation = await replay(attack_set, dataset, session.target, session.defense,
+                                  session.names, options, _rewrite(job.output_dir, job.command))
     return evaluation, write_report(evaluation, job.output_dir, job.command)

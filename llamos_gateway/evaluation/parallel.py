@@ -3,7 +3,8 @@
 `evaluate_in_processes(setup, options, workers)` deals the examples out to `workers` spawned
 processes (example i goes to worker i mod workers, so every worker gets a similar mix);
 each enters `setup()` (a picklable, module-level async context manager factory yielding the
-dataset, target and defenses), runs every recipe on its share with `evaluate`, and the runs
+dataset, target, the process's `Defense` and the backends to run), runs every recipe on its
+share with `evaluate`, and the runs
 are merged by concatenating their example outcomes. Attacks are seeded per example, so the
 numbers are the same as in one process.
 """
@@ -13,18 +14,21 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 
+from llamos_gateway.defense import Defense
 from llamos_gateway.evaluation.datasets import Dataset
+from llamos_gateway.evaluation.defended import failure_counts
 from llamos_gateway.evaluation.protocols import Classifier
 from llamos_gateway.evaluation.results import Evaluation, RunResult, summarize
 from llamos_gateway.evaluation.runner import EvalOptions, evaluate
-from llamos_gateway.purifier import Purifier
 
-Setup = Callable[[], AbstractAsyncContextManager[tuple[Dataset, Classifier, Mapping[str, Purifier]]]]
+Setup = Callable[[], AbstractAsyncContextManager[
+    tuple[Dataset, Classifier, Defense | None, Sequence[str]]]]
 
 
 def shard(dataset: Dataset, index: int, count: int) -> Dataset:
@@ -32,8 +36,8 @@ def shard(dataset: Dataset, index: int, count: int) -> Dataset:
 
 
 async def _evaluate(setup: Setup, options: EvalOptions, index: int, count: int) -> Evaluation:
-    async with setup() as (dataset, target, defenses):
-        return await evaluate(shard(dataset, index, count), target, defenses, options)
+    async with setup() as (dataset, target, defense, names):
+        return await evaluate(shard(dataset, index, count), target, defense, names, options)
 
 
 def _work(setup: Setup, options: EvalOptions, index: int, count: int) -> Evaluation:
@@ -58,7 +62,15 @@ def merge_runs(parts: list[RunResult]) -> RunResult:
         defense_latency_ms=(sum(p.defense_latency_ms * p.defense_calls for p in parts) / calls
                             if calls else 0.0),
         wall_s=max(p.wall_s for p in parts), queries=sum(p.queries for p in parts),
-        fidelity_pass_rate=_weighted(parts, lambda p: p.fidelity_pass_rate))
+        fidelity_pass_rate=_weighted(parts, lambda p: p.fidelity_pass_rate),
+        defense_failures=_summed([p.defense_failures for p in parts]))
+
+
+def _summed(counts: Sequence[Mapping[str, int]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for one in counts:
+        total.update(one)
+    return failure_counts(total)
 
 
 def merge(parts: list[Evaluation], wall_s: float) -> Evaluation:
@@ -68,7 +80,9 @@ def merge(parts: list[Evaluation], wall_s: float) -> Evaluation:
                 for name in parts[0].meta["clean_accuracy_purified"]}
     meta = {**parts[0].meta, "clean_accuracy_purified": purified, "workers": len(parts),
             "defense_stats": {name: sum(p.meta["defense_stats"][name] for p in parts)
-                              for name in parts[0].meta["defense_stats"]}}
+                              for name in parts[0].meta["defense_stats"]},
+            "defense_failures": {name: _summed([p.meta["defense_failures"][name] for p in parts])
+                                 for name in parts[0].meta["defense_failures"]}}
     return replace(parts[0], n=n, runs=runs, wall_s=wall_s, meta=meta,
                    clean_accuracy=sum(p.clean_accuracy * p.n for p in parts) / n)
 

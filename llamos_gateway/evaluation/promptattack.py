@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
+from llamos_gateway.defense import Defense
 from llamos_gateway.errors import InvalidRequest, NotFound
 from llamos_gateway.evaluation.datasets import Dataset, Example
-from llamos_gateway.evaluation.defended import DefendedClassifier
+from llamos_gateway.evaluation.defended import DefendedClassifier, DefenseStats
 from llamos_gateway.evaluation.fidelity import FidelityFilter, changed_words
 from llamos_gateway.evaluation.protocols import Classifier, TextInput, as_text
 from llamos_gateway.evaluation.results import Evaluation, ExampleOutcome, RunResult, summarize
-from llamos_gateway.purifier import Purifier
+from llamos_gateway.evaluation.runner import OnRun, defended_targets
 
 INSTRUCTIONS = ("C1", "C2", "C3", "W1", "W2", "W3", "S1", "S2", "S3")
 STRATEGIES = ("zero-shot", "few-shot")
@@ -83,7 +83,6 @@ class ReplayOptions:
     instructions: tuple[str, ...] = INSTRUCTIONS
     strategies: tuple[str, ...] = STRATEGIES
     fidelity: FidelityFilter = FidelityFilter()
-    concurrency: int = 8
 
 
 def _adversarial_input(example: Example, text: str) -> TextInput:
@@ -91,46 +90,50 @@ def _adversarial_input(example: Example, text: str) -> TextInput:
     return text if len(example.fields) == 1 else (text, *example.fields[1:])
 
 
-async def _score(pipeline: Classifier, inputs: Sequence[TextInput]) -> npt.NDArray[np.int64]:
-    return (await pipeline.predict(list(inputs))).predicted
-
-
 async def replay(attack_set: PromptAttackSet, dataset: Dataset, target: Classifier,
-                 defenses: Mapping[str, Purifier], options: ReplayOptions) -> Evaluation:
+                 defense: Defense | None, names: Sequence[str], options: ReplayOptions,
+                 on_run: OnRun | None = None) -> Evaluation:
     started = time.perf_counter()
     by_idx = {e.idx: e for e in dataset.examples}
-    pipelines: dict[str, Classifier] = {"none": target}
-    for name, purifier in defenses.items():
-        pipelines[name] = DefendedClassifier(target, purifier, task=dataset.task.purify_task,
-                                             concurrency=options.concurrency)
+    defended = defended_targets(target, defense, names, dataset.task.purify_task)
+    pipelines: dict[str, Classifier] = {"none": target, **defended}
     examples = list(dataset.examples)
-    clean = {name: await _score(p, [e.input for e in examples]) for name, p in pipelines.items()}
+    clean = {name: (await p.predict([e.input for e in examples])).predicted
+             for name, p in pipelines.items()}
     clean_by_idx = {name: dict(zip((e.idx for e in examples), preds, strict=True))
                     for name, preds in clean.items()}
     accuracy = {name: float(np.mean([clean_by_idx[name][e.idx] == e.label for e in examples]))
                 for name in pipelines}
     runs: list[RunResult] = []
+
+    def so_far() -> Evaluation:
+        return Evaluation(
+            dataset=dataset.name, target=target.name, labels=target.labels, n=len(dataset),
+            seed=0, clean_accuracy=accuracy["none"], runs=tuple(runs),
+            wall_s=time.perf_counter() - started,
+            meta={"source": attack_set.source,
+                  "clean_accuracy_purified": {k: v for k, v in accuracy.items() if k != "none"},
+                  "defense_failures": {n: dict(d.stats.failures) for n, d in defended.items()},
+                  "fidelity": {"max_word_modification_ratio":
+                               options.fidelity.max_word_modification_ratio,
+                               "similarity": ("checked" if options.fidelity.similarity_checked
+                                              else "skipped: no similarity model")}})
+
     for instruction in options.instructions:
         for strategy in options.strategies:
             items = [i for i in attack_set.lists.get((instruction, strategy), ()) if i.idx in by_idx]
             if not items:
                 continue
-            runs += await _replay_list(instruction, strategy, items, by_idx, pipelines,
+            runs += await _replay_list(instruction, strategy, items, by_idx, target, defended,
                                        clean_by_idx, accuracy, options.fidelity)
-    return Evaluation(dataset=dataset.name, target=target.name, labels=target.labels,
-                      n=len(dataset), seed=0, clean_accuracy=accuracy["none"], runs=tuple(runs),
-                      wall_s=time.perf_counter() - started,
-                      meta={"source": attack_set.source,
-                            "clean_accuracy_purified": {k: v for k, v in accuracy.items()
-                                                        if k != "none"},
-                            "fidelity": {"max_word_modification_ratio":
-                                         options.fidelity.max_word_modification_ratio,
-                                         "similarity": ("checked" if options.fidelity.similarity_checked
-                                                        else "skipped: no similarity model")}})
+            if on_run is not None:
+                on_run(so_far())
+    return so_far()
 
 
 async def _replay_list(instruction: str, strategy: str, items: Sequence[AdversarialItem],
-                       by_idx: Mapping[int, Example], pipelines: Mapping[str, Classifier],
+                       by_idx: Mapping[int, Example], target: Classifier,
+                       defended: Mapping[str, DefendedClassifier],
                        clean: Mapping[str, Mapping[int, int]], accuracy: Mapping[str, float],
                        fidelity: FidelityFilter) -> list[RunResult]:
     examples = [by_idx[i.idx] for i in items]
@@ -140,25 +143,30 @@ async def _replay_list(instruction: str, strategy: str, items: Sequence[Adversar
                    for e, i, v in zip(examples, items, verdicts, strict=True)]
     pass_rate = sum(v.passed for v in verdicts) / len(verdicts)
     runs = []
-    for name, pipeline in pipelines.items():
+    for name in ("none", *defended):
         t0 = time.perf_counter()
         purified: list[TextInput | None] = [None] * len(adversarial)
-        if isinstance(pipeline, DefendedClassifier):
-            cleaned = await pipeline.purify_many(adversarial)
-            purified = list(cleaned)
-            predicted = await _score(pipeline.target, cleaned)
+        spent = DefenseStats(0, 0, 0.0)
+        if name == "none":
+            predicted = (await target.predict(adversarial)).predicted
         else:
-            predicted = await _score(pipeline, adversarial)
+            pipeline = defended[name]
+            before = pipeline.stats
+            purified = await pipeline.purify_many(adversarial)
+            predicted = (await pipeline.classify(purified)).predicted
+            spent = pipeline.stats.since(before)
         outcomes = []
         for e, adv, pred, pur in zip(examples, adversarial, predicted, purified, strict=True):
-            before = int(clean[name][e.idx])
-            status = ("skipped" if before != e.label else
+            before_label = int(clean[name][e.idx])
+            status = ("skipped" if before_label != e.label else
                       "succeeded" if int(pred) != e.label else "failed")
-            outcomes.append(ExampleOutcome(e.idx, e.label, e.input, adv, pur, status, before,
-                                           int(pred), 1, changed_words(as_text(e.input),
-                                                                       as_text(adv))))
+            outcomes.append(ExampleOutcome(e.idx, e.label, e.input, adv, pur, status,
+                                           before_label, int(pred), 1,
+                                           changed_words(as_text(e.input), as_text(adv))))
         runs.append(summarize(outcomes, recipe=f"{instruction}/{strategy}", defense=name,
                               mode="replay", wall_s=time.perf_counter() - t0,
                               queries=len(outcomes), fidelity_pass_rate=pass_rate,
+                              defense_calls=spent.calls, defense_latency_ms=spent.mean_ms,
+                              defense_failures=dict(spent.failures),
                               clean_accuracy_purified=None if name == "none" else accuracy[name]))
     return runs

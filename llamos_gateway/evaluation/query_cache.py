@@ -2,7 +2,7 @@
 
 `QueryCache` is the seam: Redis when `redis.url` is set (`storage.redis_cache.RedisCache` with
 the `query` namespace implements the same two methods), `DiskQueryCache` (SQLite in the user
-cache dir) otherwise; `wiring.open_query_cache` picks one.
+cache dir) otherwise; `open_query_cache` picks one.
 """
 
 from __future__ import annotations
@@ -10,10 +10,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
 
 from llamos_gateway.evaluation.cache import cache_dir
+from llamos_gateway.settings import Settings
+from llamos_gateway.storage.redis_cache import RedisCache
+from llamos_gateway.storage.redis_client import RedisClient
 
 
 class QueryCache(Protocol):
@@ -63,3 +68,23 @@ class MemoryQueryCache:
 
     async def set(self, key: str, value: bytes) -> None:
         self._data[key] = value
+
+
+@asynccontextmanager
+async def open_query_cache(settings: Settings) -> AsyncIterator[QueryCache]:
+    """Where the evaluation keeps its target answers: Redis (`{prefix}query:<key>`, for
+    `cache.ttl_s`) when `redis.url` is set, so runs and machines share them, else SQLite in
+    the user cache directory."""
+    if settings.redis.url:
+        client = RedisClient(settings.redis)
+        try:
+            yield RedisCache(client, ttl_s=settings.cache.ttl_s,
+                             lock_timeout_s=settings.cache.lock_timeout_s, namespace="query")
+        finally:
+            await client.aclose()
+        return
+    disk = DiskQueryCache()
+    try:
+        yield disk
+    finally:
+        disk.close()

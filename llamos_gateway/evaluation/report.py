@@ -3,7 +3,9 @@
 report.json is the machine-readable contract: one entry per recipe x defense x mode with
 `n`, `clean_accuracy`, `attacked_accuracy`, `attack_success_rate`, `avg_queries`,
 `avg_perturbed_words`, `skipped`, `clean_accuracy_purified`, `defense_latency_ms`,
-`defense_calls`, plus the relative ASR reduction of every defended run.
+`defense_calls`, `defense_failures` (texts the defense failed on, by reason), plus the
+relative ASR reduction of every defended run. `complete` is false while a run is under way
+(the files are rewritten after each finished run) and stays false if it was interrupted.
 """
 
 from __future__ import annotations
@@ -42,7 +44,12 @@ def reduction(evaluation: Evaluation, run: RunResult) -> float | None:
     return relative_reduction(base.attack_success_rate, run.attack_success_rate)
 
 
-def report_dict(evaluation: Evaluation, command: str) -> dict[str, Any]:
+def failures_text(failures: dict[str, int]) -> str:
+    """`defense_timeout 2, defense_unparseable 1`, or `-` when there were none."""
+    return ", ".join(f"{reason} {n}" for reason, n in failures.items()) or "-"
+
+
+def report_dict(evaluation: Evaluation, command: str, complete: bool = True) -> dict[str, Any]:
     runs = []
     for run in evaluation.runs:
         entry = run.as_dict()
@@ -52,12 +59,13 @@ def report_dict(evaluation: Evaluation, command: str) -> dict[str, Any]:
     return {"command": command, "versions": versions(), "dataset": evaluation.dataset,
             "target": evaluation.target, "labels": list(evaluation.labels), "n": evaluation.n,
             "seed": evaluation.seed, "clean_accuracy": round(evaluation.clean_accuracy, 4),
-            "wall_s": round(evaluation.wall_s, 2), "runs": runs, **evaluation.meta}
+            "wall_s": round(evaluation.wall_s, 2), "complete": complete, "runs": runs,
+            **evaluation.meta}
 
 
 COLUMNS = ("recipe", "defense", "mode", "n", "clean acc", "clean acc purified", "attacked acc",
            "ASR", "ASR cut", "fidelity pass", "avg queries", "avg words", "skipped", "defense calls",
-           "defense ms", "wall s", "queries/s")
+           "defense ms", "defense failures", "wall s", "queries/s")
 
 
 def table_rows(evaluation: Evaluation) -> list[tuple[str, ...]]:
@@ -68,7 +76,8 @@ def table_rows(evaluation: Evaluation) -> list[tuple[str, ...]]:
                      _pct(r.attack_success_rate), _pct(reduction(evaluation, r)),
                      _pct(r.fidelity_pass_rate),
                      f"{r.avg_queries:.1f}", f"{r.avg_perturbed_words:.2f}", str(r.skipped),
-                     str(r.defense_calls), f"{r.defense_latency_ms:.3f}", f"{r.wall_s:.1f}",
+                     str(r.defense_calls), f"{r.defense_latency_ms:.3f}",
+                     failures_text(r.defense_failures), f"{r.wall_s:.1f}",
                      f"{r.queries_per_s:.0f}"))
     return rows
 
@@ -116,14 +125,16 @@ def example_lines(evaluation: Evaluation) -> bytes:
     return ("\n".join(out) + "\n").encode("utf-8") if out else b""
 
 
-def write_report(evaluation: Evaluation, output_dir: Path, command: str) -> list[Path]:
-    """Write every report file; returns their paths."""
+def write_report(evaluation: Evaluation, output_dir: Path, command: str,
+                 complete: bool = True) -> list[Path]:
+    """Write every report file; returns their paths. An incomplete evaluation (a run still
+    under way) is written without charts."""
     from llamos_gateway.evaluation.charts import write_charts
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    charts = write_charts(evaluation, output_dir)
+    charts = write_charts(evaluation, output_dir) if complete else []
     files = {
-        "report.json": json.dumps(report_dict(evaluation, command), indent=2,
+        "report.json": json.dumps(report_dict(evaluation, command, complete), indent=2,
                                   ensure_ascii=False).encode("utf-8"),
         "report.md": report_markdown(evaluation, command, [c.name for c in charts]).encode("utf-8"),
         "examples.jsonl": example_lines(evaluation),

@@ -20,7 +20,7 @@ class ExampleOutcome:
     label: int
     original: TextInput
     adversarial: TextInput
-    purified: TextInput | None
+    purified: TextInput | None  # None: no defense, or the defense refused it (fail-closed)
     status: str  # "succeeded" | "failed" | "skipped"
     original_prediction: int
     adversarial_prediction: int
@@ -30,7 +30,9 @@ class ExampleOutcome:
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """One recipe under one defense and mode. ASR counts only examples the run got right clean."""
+    """One recipe under one defense and mode. ASR counts only examples the run got right clean.
+    `defense_failures` counts the texts the defense failed on (error, timeout, unusable reply),
+    by reason: they went on under the failure policy, and the run went on."""
 
     recipe: str
     defense: str  # "none" or a backend name
@@ -47,6 +49,7 @@ class RunResult:
     wall_s: float = 0.0
     queries: int = 0
     fidelity_pass_rate: float | None = None
+    defense_failures: dict[str, int] = field(default_factory=dict)  # reason -> texts
     examples: tuple[ExampleOutcome, ...] = field(default=(), repr=False)
 
     @property

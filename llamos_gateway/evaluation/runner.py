@@ -2,22 +2,24 @@
 
 Adaptive mode attacks the defended pipeline itself; transfer mode replays the adversarial
 examples found against the bare target through the defense. The defense-off run is always
-included: it is the baseline every defended run is compared with.
+included: it is the baseline every defended run is compared with. Each defense is a backend
+of the process's one `Defense` (its failure policy: see `DefendedClassifier`); `on_run` sees
+the evaluation so far after every finished run, so an interrupted run keeps its work.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from llamos_gateway.defense import Defense
 from llamos_gateway.evaluation.datasets import Dataset
 from llamos_gateway.evaluation.defended import DefendedClassifier
 from llamos_gateway.evaluation.protocols import Classifier, TextInput
 from llamos_gateway.evaluation.results import Evaluation, ExampleOutcome, RunResult, summarize
-from llamos_gateway.purifier import Purifier
 
 MODES = ("adaptive", "transfer")
 
@@ -39,7 +41,6 @@ class EvalOptions:
     modes: tuple[str, ...] = MODES
     seed: int = 0
     query_budget: int | None = None
-    concurrency: int = 8
 
 
 async def _attack(recipe: str, classifier: Classifier, dataset: Dataset, options: EvalOptions,
@@ -66,17 +67,16 @@ async def _adaptive(recipe: str, name: str, defended: DefendedClassifier, datase
     before = defended.stats
     outcomes, wall = await _attack(recipe, defended, dataset, options, progress,
                                    f"{recipe} · {name} · adaptive")
-    after = defended.stats
+    spent = defended.stats.since(before)
     purified = await defended.purify_many([o.adversarial for o in outcomes])
     outcomes = [_with_purified(o, p) for o, p in zip(outcomes, purified, strict=True)]
-    calls = after.calls - before.calls
     return summarize(outcomes, recipe=recipe, defense=name, mode="adaptive",
-                     clean_accuracy_purified=clean_purified, defense_calls=calls,
-                     defense_latency_ms=(after.total_ms - before.total_ms) / calls if calls else 0.0,
+                     clean_accuracy_purified=clean_purified, defense_calls=spent.calls,
+                     defense_latency_ms=spent.mean_ms, defense_failures=dict(spent.failures),
                      wall_s=wall, queries=sum(o.queries for o in outcomes))
 
 
-def _with_purified(outcome: ExampleOutcome, purified: TextInput) -> ExampleOutcome:
+def _with_purified(outcome: ExampleOutcome, purified: TextInput | None) -> ExampleOutcome:
     return replace(outcome, purified=purified)
 
 
@@ -87,52 +87,75 @@ async def _transfer(recipe: str, name: str, defended: DefendedClassifier,
     started = time.perf_counter()
     adversarial = [o.adversarial for o in baseline]
     purified = await defended.purify_many(adversarial)
-    predicted = (await defended.target.predict(purified)).predicted
+    predicted = (await defended.classify(purified)).predicted
     wall = time.perf_counter() - started
-    after = defended.stats
+    spent = defended.stats.since(before)
     outcomes = []
     for o, p, clean, adv in zip(baseline, purified, clean_predictions, predicted, strict=True):
         status = ("skipped" if clean != o.label else
                   "succeeded" if int(adv) != o.label and o.status == "succeeded" else "failed")
         outcomes.append(ExampleOutcome(o.idx, o.label, o.original, o.adversarial, p, status,
                                        clean, int(adv), 1, o.perturbed_words))
-    calls = after.calls - before.calls
     return summarize(outcomes, recipe=recipe, defense=name, mode="transfer",
-                     clean_accuracy_purified=clean_purified, defense_calls=calls,
-                     defense_latency_ms=(after.total_ms - before.total_ms) / calls if calls else 0.0,
+                     clean_accuracy_purified=clean_purified, defense_calls=spent.calls,
+                     defense_latency_ms=spent.mean_ms, defense_failures=dict(spent.failures),
                      wall_s=wall, queries=len(outcomes))
 
 
-async def evaluate(dataset: Dataset, target: Classifier, defenses: Mapping[str, Purifier],
-                   options: EvalOptions, progress: ProgressSink | None = None) -> Evaluation:
-    """Every recipe with the defense off, then under each defense in each mode."""
+OnRun = Callable[[Evaluation], None]
+
+
+async def evaluate(dataset: Dataset, target: Classifier, defense: Defense | None,
+                   names: Sequence[str], options: EvalOptions,
+                   progress: ProgressSink | None = None, on_run: OnRun | None = None
+                   ) -> Evaluation:
+    """Every recipe with the defense off, then under each of the `defense` backends `names`
+    in each mode."""
     progress = progress or _Silent()
     started = time.perf_counter()
     inputs = [e.input for e in dataset.examples]
     labels = [e.label for e in dataset.examples]
     clean = (await target.predict(inputs)).predicted
-    defended = {name: DefendedClassifier(target, purifier, task=dataset.task.purify_task,
-                                         concurrency=options.concurrency)
-                for name, purifier in defenses.items()}
+    defended = defended_targets(target, defense, names, dataset.task.purify_task)
     clean_defended = {name: (await d.predict(inputs)).predicted for name, d in defended.items()}
     accuracy = {name: float((p == labels).mean()) for name, p in clean_defended.items()}
     runs: list[RunResult] = []
+
+    def so_far() -> Evaluation:
+        return Evaluation(dataset=dataset.name, target=target.name, labels=target.labels,
+                          n=len(dataset), seed=options.seed,
+                          clean_accuracy=float((clean == labels).mean()), runs=tuple(runs),
+                          wall_s=time.perf_counter() - started,
+                          meta={"clean_accuracy_purified": accuracy,
+                                "defense_stats": {n: d.stats.calls for n, d in defended.items()},
+                                "defense_failures": {n: dict(d.stats.failures)
+                                                     for n, d in defended.items()}})
+
+    def finished(run: RunResult) -> None:
+        runs.append(run)
+        if on_run is not None:
+            on_run(so_far())
+
     for recipe in options.recipes:
         base, wall = await _attack(recipe, target, dataset, options, progress,
                                    f"{recipe} · no defense")
-        runs.append(summarize(base, recipe=recipe, defense="none", mode="adaptive", wall_s=wall,
-                              queries=sum(o.queries for o in base)))
+        finished(summarize(base, recipe=recipe, defense="none", mode="adaptive", wall_s=wall,
+                           queries=sum(o.queries for o in base)))
         for name, pipeline in defended.items():
             if "adaptive" in options.modes:
-                runs.append(await _adaptive(recipe, name, pipeline, dataset, options, progress,
-                                            accuracy[name]))
+                finished(await _adaptive(recipe, name, pipeline, dataset, options, progress,
+                                         accuracy[name]))
             if "transfer" in options.modes:
-                runs.append(await _transfer(recipe, name, pipeline, base,
-                                            [int(p) for p in clean_defended[name]],
-                                            accuracy[name]))
-    return Evaluation(dataset=dataset.name, target=target.name, labels=target.labels,
-                      n=len(dataset), seed=options.seed,
-                      clean_accuracy=float((clean == labels).mean()), runs=tuple(runs),
-                      wall_s=time.perf_counter() - started,
-                      meta={"clean_accuracy_purified": accuracy,
-                            "defense_stats": {n: d.stats.calls for n, d in defended.items()}})
+                finished(await _transfer(recipe, name, pipeline, base,
+                                         [int(p) for p in clean_defended[name]],
+                                         accuracy[name]))
+    return so_far()
+
+
+def defended_targets(target: Classifier, defense: Defense | None, names: Sequence[str],
+                     task: str | None) -> dict[str, DefendedClassifier]:
+    """The target behind each of the `defense` backends `names`."""
+    if defense is None or not names:
+        return {}
+    return {name: DefendedClassifier(target, defense, purifier=defense.choose(name), task=task)
+            for name in names}

@@ -1,9 +1,10 @@
-"""Opens what an evaluation needs from the gateway: the target and the defense backends.
+"""Opens what an evaluation needs from the gateway: the target and the defense.
 
-The only place in the package that reaches the composition root (`llamos_gateway.wiring`):
-defenses are built by `build_purifier(settings, router, backend)`, and an LLM target talks to
-the in-process `Gateway` (`via="gateway"`), a gateway URL (`via="http://..."`), or, for
-`local/sst2-sentiment`, the classifier itself (`via="local"`, the fast default).
+An evaluation is an entry point like `llamos serve`: it opens the components once
+(`wiring.open_components`, the purification cache off, so that every defended text is
+purified and timed) and runs its defenses as backends of their one `Defense`. An LLM target
+talks to the in-process `Gateway` (`via="gateway"`), a gateway URL (`via="http://..."`), or,
+for `local/sst2-sentiment`, the classifier itself (`via="local"`, the fast default).
 """
 
 from __future__ import annotations
@@ -11,18 +12,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
+from llamos_gateway import backends
+from llamos_gateway.defense import Defense, PassthroughPurifier
 from llamos_gateway.errors import InvalidRequest
 from llamos_gateway.evaluation.datasets import TaskSpec
 from llamos_gateway.evaluation.llm_target import GatewayChat, HttpChat, LLMTarget
 from llamos_gateway.evaluation.local_model import MODEL_NAME, LocalSentimentClassifier
 from llamos_gateway.evaluation.protocols import Classifier
-from llamos_gateway.evaluation.query_cache import QueryCache
-from llamos_gateway.purifier import PassthroughPurifier, Purifier
+from llamos_gateway.evaluation.query_cache import QueryCache, open_query_cache
 from llamos_gateway.settings import Settings
 
-DEFENSES = ("lexical", "llamos", "tiered", "passthrough")
+if TYPE_CHECKING:
+    from llamos_gateway.wiring import Components
+
+NO_DEFENSE = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +47,24 @@ class TargetSpec:
 
 
 def parse_defenses(value: str) -> tuple[str, ...]:
-    names = tuple(n.strip() for n in value.split(",") if n.strip() and n.strip() != "none")
+    names = tuple(n.strip() for n in value.split(",") if n.strip() and n.strip() != NO_DEFENSE)
     for name in names:
-        if name not in DEFENSES:
-            raise InvalidRequest(f"unknown defense {name!r} (choose from {', '.join(DEFENSES)}, "
-                                 "or none)", param="defense")
+        if name not in backends.names():
+            raise InvalidRequest(f"unknown defense {name!r} (choose from "
+                                 f"{', '.join(backends.names())}, or {NO_DEFENSE})",
+                                 param="defense")
     return names
 
 
 @dataclass(frozen=True, slots=True)
 class EvalSession:
     target: Classifier
-    defenses: dict[str, Purifier]
+    components: Components
+    names: tuple[str, ...]  # the defense backends to evaluate
+
+    @property
+    def defense(self) -> Defense:
+        return self.components.defense
 
 
 @asynccontextmanager
@@ -69,17 +80,19 @@ async def open_session(settings: Settings, spec: TargetSpec, task: TaskSpec,
     if via not in ("local", "gateway") and not via.startswith(("http://", "https://")):
         raise InvalidRequest(f"--via must be local, gateway or an http(s) URL, not {via!r}",
                              param="via")
-    async with AsyncExitStack() as stack:
-        components: Any = None
-        if via == "gateway" or defenses:
-            from llamos_gateway.wiring import build_purifier, open_components
+    from llamos_gateway.wiring import open_components
 
-            components = await stack.enter_async_context(
-                open_components(settings, purifier=PassthroughPurifier()))
+    # the evaluation measures the defense: no answer comes from the purification cache
+    uncached = settings.model_copy(
+        update={"cache": settings.cache.model_copy(update={"enabled": False})})
+    async with AsyncExitStack() as stack:
+        components = await stack.enter_async_context(open_components(
+            uncached, purifier=None if defenses else PassthroughPurifier()))
+        for name in defenses:
+            if name not in components.defense.backends:  # the reason, from the builder
+                components.builder.build(name)
         cache: QueryCache | None = None
         if spec.cache and via != "local":
-            from llamos_gateway.wiring import open_query_cache
-
             cache = await stack.enter_async_context(open_query_cache(settings))
         target: Classifier
         if via == "local":
@@ -92,5 +105,4 @@ async def open_session(settings: Settings, spec: TargetSpec, task: TaskSpec,
             stack.push_async_callback(http.aclose)
             target = LLMTarget(http, spec.model, task, cache=cache,
                                concurrency=spec.concurrency, logprobs=spec.logprobs)
-        built = {name: build_purifier(settings, components.router, name) for name in defenses}
-        yield EvalSession(target=target, defenses=built)
+        yield EvalSession(target=target, components=components, names=tuple(defenses))

@@ -2,7 +2,9 @@
 
 `LlamosGuardrail.async_pre_call_hook` purifies the user texts of a chat (or text
 completion) request before LiteLLM calls the model. It either calls a LLAMOS gateway's
-`POST /v1/purify` (`api_base`, the usual set-up) or an in-process `Purifier` (`purifier=`).
+`POST /v1/purify` (`api_base`, the usual set-up) or runs a `Purifier` in-process
+(`purifier=`) through a `Defense` of its own, the pipeline the gateway runs: the same texts
+are purified, and under fail-open a tiered backend's lexical pass still goes through.
 The LiteLLM proxy `config.yaml` snippet is in `docs/agent.md`.
 
 This is the only module of ours that imports litellm for the guardrail interface; it is
@@ -11,10 +13,9 @@ imported only when LiteLLM loads the guardrail.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -22,8 +23,15 @@ import httpx  # noqa: E402
 from fastapi import HTTPException  # noqa: E402
 from litellm.integrations.custom_guardrail import CustomGuardrail  # noqa: E402
 
+from llamos_gateway.defense import (  # noqa: E402
+    Defense,
+    DefenseMode,
+    FailPolicy,
+    Purifier,
+    substitute,
+)
 from llamos_gateway.errors import DefenseUnavailable  # noqa: E402
-from llamos_gateway.purifier import Purifier, PurifyRequest  # noqa: E402
+from llamos_gateway.upstream import Endpoint  # noqa: E402
 
 if TYPE_CHECKING:
     from litellm.caching.dual_cache import DualCache
@@ -32,21 +40,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# (message index, part index or None, text); prompt texts use message index -1.
-Slot = tuple[int, int | None, str]
-
 
 class LlamosGuardrail(CustomGuardrail):
     """Purifies user messages before the call. Exactly one of `api_base` (a LLAMOS gateway)
     or `purifier` (in-process) is used; `api_base` wins when both are given.
 
-    `fail_policy` applies when the LLAMOS gateway cannot be reached or answers with an
-    error: "open" forwards the request unchanged, "closed" rejects it with HTTP 503.
+    `fail_policy` applies when the defense fails: in-process, as in the gateway (open forwards
+    what the backend could still do, else the request unchanged); remote, when the LLAMOS
+    gateway cannot be reached or answers with an error (open forwards the request
+    unchanged). "closed" rejects the request with HTTP 503.
     """
 
     def __init__(self, *, api_base: str | None = None, api_key: str | None = None,
                  task: str | None = None, llamos_backend: str | None = None,
-                 fail_policy: Literal["open", "closed"] = "open", timeout_s: float = 30.0,
+                 fail_policy: FailPolicy = "open", timeout_s: float = 30.0,
                  purifier: Purifier | None = None,
                  transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any) -> None:
         if api_base is None and purifier is None:
@@ -58,18 +65,24 @@ class LlamosGuardrail(CustomGuardrail):
         self.llamos_backend = llamos_backend
         self.fail_policy = fail_policy
         self._timeout_s = timeout_s
-        self._purifier = purifier
+        # user texts only, whatever the gateway's own roles are
+        self._defense = Defense(purifier, fail_policy=fail_policy) if purifier else None
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
     async def async_pre_call_hook(self, user_api_key_dict: UserAPIKeyAuth, cache: DualCache,
                                   data: dict[str, Any],
                                   call_type: CallTypesLiteral) -> dict[str, Any]:
-        slots = _slots(data)
-        if not slots:
-            return data
+        endpoint: Endpoint = ("chat/completions" if isinstance(data.get("messages"), list)
+                              else "completions")
         try:
-            purified = await self._purify([text for _, _, text in slots])
+            if self.api_base is None and self._defense is not None:
+                purified, outcome = await self._defense.apply(endpoint, data,
+                                                              DefenseMode.ENFORCE, self.task)
+                if outcome.fail_open:
+                    log.warning("LLAMOS guardrail failed open: %s", outcome.fail_open)
+                return purified
+            return await self._remote(endpoint, data)
         except DefenseUnavailable as exc:
             if self.fail_policy == "closed":
                 raise HTTPException(status_code=503, detail={
@@ -77,23 +90,22 @@ class LlamosGuardrail(CustomGuardrail):
                     "code": "defense_unavailable", "reason": exc.reason}) from exc
             log.warning("LLAMOS guardrail failed open: %s", exc.reason)
             return data
-        return _substitute(data, slots, purified)
 
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
-    async def _purify(self, texts: list[str]) -> list[str]:
-        if self.api_base is not None:
-            return await self._remote(texts)
-        assert self._purifier is not None
-        purifier = self._purifier
-        results = await asyncio.gather(
-            *(purifier.purify(PurifyRequest(t, task=self.task)) for t in texts))
-        return [r.purified for r in results]
+    async def _remote(self, endpoint: Endpoint, data: dict[str, Any]) -> dict[str, Any]:
+        """The gateway's `/v1/purify` for the user texts (its `Defense` applies its policy)."""
+        slots = Defense.user_slots(endpoint, data)
+        if not slots:
+            return data
+        purified = await self._post([s.text for s in slots])
+        return substitute(data, [(s.path, new) for s, new in zip(slots, purified, strict=True)
+                                 if new != s.text])
 
-    async def _remote(self, texts: list[str]) -> list[str]:
+    async def _post(self, texts: list[str]) -> list[str]:
         if self._client is None:
             headers = {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
             self._client = httpx.AsyncClient(base_url=self.api_base or "", headers=headers,
@@ -123,42 +135,3 @@ class LlamosGuardrail(CustomGuardrail):
             raise DefenseUnavailable("LLAMOS gateway returned the wrong number of texts",
                                      reason="defense_unparseable")
         return purified
-
-
-def _slots(data: dict[str, Any]) -> list[Slot]:
-    """The user texts of a request: string contents and text parts of user messages, or the
-    prompt of a text completion."""
-    messages = data.get("messages")
-    if isinstance(messages, list):
-        slots: list[Slot] = []
-        for i, message in enumerate(messages):
-            if not isinstance(message, dict) or message.get("role") != "user":
-                continue
-            content = message.get("content")
-            if isinstance(content, str):
-                slots.append((i, None, content))
-            elif isinstance(content, list):
-                slots.extend((i, j, part["text"]) for j, part in enumerate(content)
-                             if isinstance(part, dict) and part.get("type") == "text"
-                             and isinstance(part.get("text"), str))
-        return slots
-    prompt = data.get("prompt")
-    return [(-1, None, prompt)] if isinstance(prompt, str) else []
-
-
-def _substitute(data: dict[str, Any], slots: list[Slot], purified: list[str]) -> dict[str, Any]:
-    out = dict(data)
-    if slots and slots[0][0] == -1:
-        out["prompt"] = purified[0]
-        return out
-    messages = [dict(m) if isinstance(m, dict) else m for m in data["messages"]]
-    for (i, j, text), new in zip(slots, purified, strict=True):
-        if new == text:
-            continue
-        if j is None:
-            messages[i]["content"] = new
-        else:
-            parts = messages[i]["content"] = list(messages[i]["content"])
-            parts[j] = {**parts[j], "text": new}
-    out["messages"] = messages
-    return out

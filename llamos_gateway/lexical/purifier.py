@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from llamos_gateway import __version__
+from llamos_gateway.defense.protocol import Edit, PurifyRequest, PurifyResult
 from llamos_gateway.lexical import casing, compounds, homoglyphs, junk, leetspeak, repeats
 from llamos_gateway.lexical.lexicon import FORMAT_VERSION, Lexicon
 from llamos_gateway.lexical.screening import Signals, screen
 from llamos_gateway.lexical.spelling import Assessment, Speller, SpellingModel
 from llamos_gateway.lexical.tokens import Token, adjacent, tokenize
 from llamos_gateway.lexical.unicode import Normalised, normalise
-from llamos_gateway.purifier import Edit, PurifyRequest, PurifyResult
 
 # Bump when the rules change what comes out, so cached results of older rules are not reused.
 RULES_VERSION = 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from llamos_gateway.purifier import Edit
+from llamos_gateway.defense.protocol import Edit
 
 # Always removed: zero-width space, word joiner, invisible operators, BOM/ZWNBSP, soft
 # hyphen, combining grapheme joiner, Mongolian vowel separator, Hangul fillers, bidi

@@ -6,52 +6,45 @@ All three are `RequestObserver`s fed from the same `Trace`, so they always agree
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
 
 from llamos_gateway.observability.logging import RequestLog, configure_logging
 from llamos_gateway.observability.metrics import GatewayMetrics
-from llamos_gateway.observability.tracing import open_tracing
+from llamos_gateway.observability.tracing import OtelTracing, open_tracing
 from llamos_gateway.settings import Settings
 from llamos_gateway.trace import RequestObserver
 
-__all__ = ["GatewayMetrics", "RequestLog", "configure_logging", "find_metrics",
+__all__ = ["GatewayMetrics", "Observers", "RequestLog", "configure_logging",
            "request_observers"]
 
 
+@dataclass(frozen=True, slots=True)
+class Observers:
+    log: RequestLog
+    metrics: GatewayMetrics | None = None  # None when `observability.metrics` is off
+    tracing: OtelTracing | None = None     # None without `observability.otlp_endpoint`
+
+    def all(self) -> list[RequestObserver]:
+        return [o for o in (self.log, self.metrics, self.tracing) if o is not None]
+
+
 @contextmanager
-def request_observers(settings: Settings, info: Mapping[str, Any]) -> Iterator[list[RequestObserver]]:
-    """The request log, the metrics (unless `observability.metrics` is off) and the tracer
-    (when `observability.otlp_endpoint` is set). `info` is the components' info block."""
-    observers: list[RequestObserver] = [RequestLog(log_text=settings.logging.log_text)]
-    defense = info.get("defense", {})
+def request_observers(settings: Settings, *, backend: str,
+                      cache_enabled: bool) -> Iterator[Observers]:
+    """The request log, the metrics and the tracer. `backend` is the defense backend being
+    served, `cache_enabled` whether a purification cache sits in front of it."""
     metrics = None
     if settings.observability.metrics:
-        metrics = GatewayMetrics(
-            backend=str(defense.get("backend", settings.defense_backend)),
-            mode=str(defense.get("mode", settings.defense.mode.value)),
-            fail_policy=settings.defense.fail_policy,
-            cache_enabled=_cache_enabled(settings, info))
-        observers.append(metrics)
+        metrics = GatewayMetrics(backend=backend, mode=settings.defense.mode.value,
+                                 fail_policy=settings.defense.fail_policy,
+                                 cache_enabled=cache_enabled)
     tracing = open_tracing(settings.observability)
-    if tracing is not None:
-        observers.append(tracing)
     try:
-        yield observers
+        yield Observers(RequestLog(log_text=settings.logging.log_text), metrics, tracing)
     finally:
         if tracing is not None:
             tracing.close()
         if metrics is not None:
             metrics.close()
-
-
-def _cache_enabled(settings: Settings, info: Mapping[str, Any]) -> bool:
-    """Whether a purification cache sits in front of the purifier (the composition root puts
-    one there unless the cache is off or the backend is the no-op passthrough)."""
-    backend = info.get("defense", {}).get("backend", settings.defense_backend)
-    return settings.cache.enabled and backend != "passthrough"
-
-
-def find_metrics(observers: Sequence[RequestObserver]) -> GatewayMetrics | None:
-    return next((o for o in observers if isinstance(o, GatewayMetrics)), None)

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from llamos_gateway import __version__
+from llamos_gateway import __version__, backends
 from llamos_gateway.settings import Settings
 from llamos_gateway.upstream.plan import plan_routes
 
@@ -36,7 +36,8 @@ def startup_line(fields: dict[str, Any]) -> str:
     workers = fields["workers"]
     models = ", ".join(f"{m['name']} ({m['path']})" for m in fields["models"])
     d = fields["defense"]
-    agent = f" with {d['model']}" if d["model"] and d["backend"] in ("llamos", "tiered") else ""
+    uses_model = backends.get(d["backend"]).needs_model
+    agent = f" with {d['model']}" if d["model"] and uses_model else ""
     redis = (f"{fields['redis']} (shared cache, rate limits, audit)" if fields["redis"]
              else "none (state in memory, this process only)")
     keys = fields["auth_keys"]

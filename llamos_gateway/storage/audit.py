@@ -23,7 +23,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from llamos_gateway.purifier import PurifyResult
+from llamos_gateway.defense.codec import public
+from llamos_gateway.defense.protocol import PurifyResult
 from llamos_gateway.settings import AuditSettings
 from llamos_gateway.storage import AuditSink, StoreUnavailable
 from llamos_gateway.trace import Trace
@@ -97,14 +98,16 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+_AUDITED = ("changed", "reasons", "cache_hit", "fallback", "defense_tokens")
+
+
 def _text(result: PurifyResult, store_text: bool) -> AuditText:
-    common: dict[str, Any] = {"changed": result.changed, "reasons": list(result.reasons),
-                              "cache_hit": result.cache_hit, "fallback": result.fallback,
-                              "defense_tokens": result.defense_tokens}
+    data = public(result)
+    common: dict[str, Any] = {key: data[key] for key in _AUDITED}
     if store_text:
-        return AuditText(original=result.original, purified=result.purified,
-                         edits=[e.as_dict() for e in result.edits], **common)
-    edits = [{"start": e.start, "end": e.end, "rule": e.rule} for e in result.edits]
+        return AuditText(original=data["text"], purified=data["purified"], edits=data["edits"],
+                         **common)
+    edits = [{"start": e["start"], "end": e["end"], "rule": e["rule"]} for e in data["edits"]]
     return AuditText(original_sha256=sha256(result.original),
                      purified_sha256=sha256(result.purified), edits=edits, **common)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from llamos_gateway.defense.protocol import Edit, PurifyRequest, PurifyResult
 from llamos_gateway.errors import DefenseUnavailable
-from llamos_gateway.purifier import Edit, PurifyRequest, PurifyResult
 
 
 class MarkPurifier:
@@ -13,6 +13,7 @@ class MarkPurifier:
     upstream, that the purified text was forwarded."""
 
     name = "mark"
+    cache_identity = "mark"
 
     def __init__(self) -> None:
         self.history: list[PurifyRequest] = []
@@ -30,6 +31,7 @@ class FailingPurifier:
     """Always unavailable, like a defense model that is down."""
 
     name = "failing"
+    cache_identity = "failing"
 
     async def purify(self, request: PurifyRequest) -> PurifyResult:
         raise DefenseUnavailable("defense model unreachable", reason="defense_timeout")
@@ -37,6 +39,7 @@ class FailingPurifier:
 
 class SlowPurifier(MarkPurifier):
     name = "slow"
+    cache_identity = "slow"
 
     def __init__(self, delay_s: float) -> None:
         super().__init__()

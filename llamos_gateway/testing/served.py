@@ -24,7 +24,7 @@ class ServedApp:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 15.0) -> ServedApp:
+    def start(self, timeout_s: float = 60.0) -> ServedApp:
         self._thread.start()
         deadline = time.monotonic() + timeout_s
         while not self._server.started:  # poll a condition, not a fixed sleep

@@ -228,7 +228,6 @@ def test_every_user_text_part_is_purified(gateway: Gateway, fake_upstream: FakeO
 
 def test_tiered_skips_the_agent_for_clean_input_and_calls_it_when_flagged(
         gateway: Gateway, fake_upstream: FakeOpenAI) -> None:
-    pytest.importorskip("llamos_gateway.tiered")
     client, recorder = gateway(backend="tiered")
     clean = "the soundtrack is warm and the pacing never drags ."
     seen, headers = chat(client, clean)

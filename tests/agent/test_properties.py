@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from llamos_gateway.agent.diff import char_edits
 from llamos_gateway.agent.parse import parse_answer
-from llamos_gateway.agent.segmenting import split_sentences
+from llamos_gateway.defense.segmenting import split_sentences
 
 TEXT = st.text(alphabet=st.sampled_from("ab .!?\n\"')é"), max_size=300)
 

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from llamos_gateway.agent import DriftLimits, LLMPurifier, PromptSet
+from llamos_gateway.defense.protocol import Purifier, PurifyRequest
 from llamos_gateway.errors import (
     DefenseUnavailable,
     UpstreamError,
     UpstreamStatusError,
     UpstreamTimeout,
 )
-from llamos_gateway.purifier import Purifier, PurifyRequest
 from llamos_gateway.upstream import UpstreamCall, UpstreamReply
 
 MakePurifier = Callable[..., LLMPurifier]

@@ -18,12 +18,12 @@ from llamos_gateway.arena.config import ArenaConfig
 from llamos_gateway.arena.engine import Arena, RoundPlan
 from llamos_gateway.arena.judge import ClassificationJudge
 from llamos_gateway.arena.llm_attacker import LLMAttacker
-from llamos_gateway.arena.roles import Lesson
+from llamos_gateway.arena.roles import Lesson, Proposal
 from llamos_gateway.arena.setup import build_defender
 from llamos_gateway.arena.store import RunStore
+from llamos_gateway.defense.protocol import PassthroughPurifier, PurifyRequest
 from llamos_gateway.evaluation.datasets import Example
 from llamos_gateway.evaluation.protocols import LabelScores, TextInput, as_text
-from llamos_gateway.purifier import PassthroughPurifier, PurifyRequest
 from llamos_gateway.settings import PROMPTS_DIR, load_settings
 from llamos_gateway.testing import FakeOpenAI, Reply, ServedApp
 from llamos_gateway.wiring import open_components
@@ -84,9 +84,10 @@ async def test_attacker_feedback_and_defender_pool_grow(
         attacker = LLMAttacker(upstream=route.upstream, model=route.upstream_model,
                                prompts=load_attacker_prompts(PROMPTS_DIR / "attacker"),
                                instructions=("C1",))
-        defender, version = build_defender(config, settings, components.router, "sentiment")
+        defender, version = build_defender(config, settings, components.builder, "sentiment")
         arena = Arena(examples=[Example(7, (CLEAN,), 1)], labels=KeywordTarget.labels,
-                      target=KeywordTarget(), defender=defender, attacker=attacker,
+                      target=KeywordTarget(), defense=components.defense, defender=defender,
+                      attacker=attacker,
                       judge=ClassificationJudge(),
                       plan=RoundPlan(rounds=2, attempts=2, patience=0, task="sentiment"),
                       store=RunStore(tmp_path, config.run_key()))
@@ -128,10 +129,59 @@ async def test_tiered_defender_keeps_its_screen_and_grows_the_agent_pool(
                              defense={"model": "fake", "max_retries": 0})
     config = ArenaConfig(defense="tiered", output_dir=tmp_path, defender_pool=1)
     async with open_components(settings, purifier=PassthroughPurifier()) as components:
-        defender, _ = build_defender(config, settings, components.router, "sentiment")
+        defender, _ = build_defender(config, settings, components.builder, "sentiment")
         assert defender.name == "tiered"
         defender.learn([Lesson(CLEAN, FOOLS, FOOLS, "C1"), Lesson(CLEAN, LATER, LATER, "C1")])
         assert defender.pool == (LATER,)  # capped, most recent kept
         result = await defender.purify(PurifyRequest(CLEAN, task="sentiment"))
     assert result.purified == CLEAN and not result.agent_called
     assert fake_upstream.bodies == []  # clean text passed the screen: no agent call
+
+
+class TwoTries:
+    """Proposes KEPT (which keeps the label), then LATER; learns nothing."""
+
+    name = "one-trick"
+    pool_size = 0
+
+    async def propose(self, task: object, oracle: object) -> Proposal:
+        return Proposal(KEPT if task.attempt == 1 else LATER, "C1")  # type: ignore[attr-defined]
+
+    def learn(self, outcomes: object) -> None:
+        return None
+
+    def snapshot(self) -> dict[str, object]:
+        return {}
+
+    def restore(self, state: object) -> None:
+        return None
+
+
+@pytest.mark.parametrize("policy", ["open", "closed"])
+async def test_defender_failures_are_counted_and_the_round_goes_on(
+        fake_upstream: FakeOpenAI, fake_url: str, tmp_path: Path, policy: str) -> None:
+    settings = load_settings(
+        models={"fake": {"model": "openai/fake-model", "api_base": fake_url}},
+        defense={"backend": "llamos", "model": "fake", "timeout_s": 0.5, "max_retries": 0,
+                 "fail_policy": policy}, limits={"max_retries": 0})
+    # the clean text is purified; the first attack gets prose back, the second a timeout
+    fake_upstream.enqueue(agent(CLEAN, False), Reply(content="Looks fine to me!"),
+                          Reply(delay_s=2.0, content="late"))
+    config = ArenaConfig(defense="llamos", rounds=1, output_dir=tmp_path)
+    async with open_components(settings, purifier=PassthroughPurifier()) as components:
+        defender, _ = build_defender(config, settings, components.builder, "sentiment")
+        arena = Arena(examples=[Example(7, (CLEAN,), 1)], labels=KeywordTarget.labels,
+                      target=KeywordTarget(), defense=components.defense, defender=defender,
+                      attacker=TwoTries(), judge=ClassificationJudge(),
+                      plan=RoundPlan(rounds=1, attempts=2, patience=0, task="sentiment"),
+                      store=RunStore(tmp_path, config.run_key()))
+        (record,) = await arena.run()
+    transcript = [json.loads(x) for x in (tmp_path / "transcript.jsonl").read_text().splitlines()]
+    if policy == "open":  # the attacks went on as they were; LATER flips the keyword target
+        assert record.defense_failures == {"defense_timeout": 1, "defense_unparseable": 1}
+        assert [(t["purified"], t["verdict"]) for t in transcript] == [
+            (KEPT, "label_kept"), (LATER, "success")]
+    else:  # refused: no answer, which counts as wrong, so the first attempt already "won"
+        assert record.defense_failures == {"defense_unparseable": 1}
+        assert transcript[0]["purified"] is None
+        assert transcript[0]["adversarial_prediction"] is None

@@ -13,8 +13,8 @@ from llamos_gateway.arena.engine import converged
 from llamos_gateway.arena.judge import ClassificationJudge, level
 from llamos_gateway.arena.llm_attacker import clean_reply
 from llamos_gateway.arena.roles import AttackTask, Feedback, Lesson, RoundRecord, Verdict
+from llamos_gateway.defense.protocol import PassthroughPurifier
 from llamos_gateway.errors import ConfigError
-from llamos_gateway.purifier import PassthroughPurifier
 from llamos_gateway.settings import PROMPTS_DIR
 
 CLEAN = "a warm , funny and thoroughly engaging film about two old friends ."

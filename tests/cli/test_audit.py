@@ -16,8 +16,8 @@ from llamos_gateway.cli import build_cli
 from llamos_gateway.settings import RedisSettings, Settings, load_settings
 from llamos_gateway.storage.redis_audit import RedisStreamSink
 from llamos_gateway.storage.redis_client import RedisClient
+from llamos_gateway.testing import MarkPurifier
 from tests.cli.process import llamos
-from tests.fakes.purifiers import MarkPurifier
 from tests.storage.redis_helpers import (
     SHARED_URL,
     delete_prefix,

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
+from llamos_gateway.defense.protocol import PurifyRequest, PurifyResult
 from llamos_gateway.evaluation.datasets import Dataset, load_dataset
 from llamos_gateway.evaluation.local_model import LocalSentimentClassifier, load_sentiment_model
 from llamos_gateway.evaluation.textattack_adapter import HOMOGLYPHS
-from llamos_gateway.purifier import PurifyRequest, PurifyResult
 
 _BACK = {v: k for k, v in HOMOGLYPHS.items()}
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d"))
@@ -19,6 +19,7 @@ class RestoringPurifier:
     """Undoes homoglyphs and zero-width characters; records every request."""
 
     name = "restore"
+    cache_identity = "restore"
 
     def __init__(self) -> None:
         self.history: list[PurifyRequest] = []

@@ -126,7 +126,7 @@ async def test_disk_cache_round_trip(tmp_path: object) -> None:
 async def gateway(monkeypatch: pytest.MonkeyPatch,
                   classifier: LocalSentimentClassifier) -> AsyncIterator[object]:
     from llamos_gateway import wiring
-    from llamos_gateway.purifier import PassthroughPurifier
+    from llamos_gateway.defense.protocol import PassthroughPurifier
     from llamos_gateway.settings import Settings
 
     builtins = wiring.local_models()

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import pytest
 
+from llamos_gateway.defense import Defense
 from llamos_gateway.errors import InvalidRequest
 from llamos_gateway.evaluation.datasets import Dataset, bundled_task
 from llamos_gateway.evaluation.local_model import LocalSentimentClassifier
@@ -20,8 +21,8 @@ async def test_shards_merge_to_the_single_process_numbers(
     data = right_answers(classifier, sst2, 5, skip=20)
     data = replace(data, examples=(*data.examples, sst2.examples[1]))  # plus one it gets wrong
     options = EvalOptions(recipes=("deepwordbug",), seed=3)
-    whole = await evaluate(data, classifier, {"restore": restorer}, options)
-    parts = [await evaluate(shard(data, i, 2), classifier, {"restore": restorer}, options)
+    whole = await evaluate(data, classifier, Defense(restorer), ["restore"], options)
+    parts = [await evaluate(shard(data, i, 2), classifier, Defense(restorer), ["restore"], options)
              for i in range(2)]
     merged = merge(parts, wall_s=1.0)
     assert merged.n == whole.n == 6 and merged.clean_accuracy == pytest.approx(whole.clean_accuracy)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from llamos_gateway.defense import Defense
 from llamos_gateway.errors import InvalidRequest, NotFound
 from llamos_gateway.evaluation.datasets import Dataset
 from llamos_gateway.evaluation.fidelity import FidelityFilter, word_modification_ratio
@@ -72,7 +73,7 @@ async def test_replay_with_defense_off_and_on(published: object, sst2: Dataset,
                                               classifier: LocalSentimentClassifier,
                                               restorer: RestoringPurifier, tmp_path: Path) -> None:
     data = sst2.select(40, seed=0)
-    evaluation = await replay(published, data, classifier, {"restore": restorer},  # type: ignore[arg-type]
+    evaluation = await replay(published, data, classifier, Defense(restorer), ["restore"],  # type: ignore[arg-type]
                               ReplayOptions(instructions=("C1", "S1"), strategies=("zero-shot",)))
     runs = {(r.recipe, r.defense): r for r in evaluation.runs}
     assert set(runs) == {("C1/zero-shot", "none"), ("C1/zero-shot", "restore"),

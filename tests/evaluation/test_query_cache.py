@@ -10,11 +10,10 @@ import redis
 from llamos_gateway.evaluation.datasets import Dataset
 from llamos_gateway.evaluation.llm_target import LLMTarget, UpstreamChat
 from llamos_gateway.evaluation.local_model import LocalSentimentClassifier
-from llamos_gateway.evaluation.query_cache import DiskQueryCache
+from llamos_gateway.evaluation.query_cache import DiskQueryCache, open_query_cache
 from llamos_gateway.evaluation.sentiment_model import SentimentChatModel
 from llamos_gateway.settings import RedisSettings, Settings
 from llamos_gateway.storage.redis_cache import RedisCache
-from llamos_gateway.wiring import open_query_cache
 from tests.storage.redis_helpers import SHARED_URL
 
 

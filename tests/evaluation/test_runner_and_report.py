@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from llamos_gateway.defense import Defense
 from llamos_gateway.evaluation.datasets import Dataset
 from llamos_gateway.evaluation.local_model import LocalSentimentClassifier
 from llamos_gateway.evaluation.report import write_report
@@ -24,7 +25,7 @@ async def test_defense_off_and_on_and_the_report(classifier: LocalSentimentClass
                                                  sst2: Dataset, restorer: RestoringPurifier,
                                                  tmp_path: Path) -> None:
     data = right_answers(classifier, sst2, 6, skip=10)
-    evaluation = await evaluate(data, classifier, {"restore": restorer},
+    evaluation = await evaluate(data, classifier, Defense(restorer), ["restore"],
                                 EvalOptions(recipes=("homoglyph",), seed=0))
     runs = {(r.defense, r.mode): r for r in evaluation.runs}
     assert set(runs) == {("none", "adaptive"), ("restore", "adaptive"), ("restore", "transfer")}

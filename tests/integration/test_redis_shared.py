@@ -23,7 +23,7 @@ import redis
 from asgi_lifespan import LifespanManager
 
 from llamos_gateway.api.app import create_app
-from llamos_gateway.purifier import Purifier
+from llamos_gateway.defense.protocol import Purifier
 from llamos_gateway.settings import Settings
 from llamos_gateway.testing import FakeOpenAI, GatewayProcess, Reply, ServedApp, SlowPurifier
 from tests.conftest import factory_with

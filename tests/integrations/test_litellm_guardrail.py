@@ -126,3 +126,23 @@ def test_builds_from_a_proxy_config_entry_as_litellm_does() -> None:
     assert (guardrail.api_base, guardrail.task, guardrail.fail_policy) == (
         "http://127.0.0.1:8000", "sentiment", "closed")
     assert guardrail.event_hook == "pre_call" and guardrail.default_on
+
+
+async def test_in_process_fail_open_keeps_the_tiered_lexical_pass() -> None:
+    """The guardrail runs the gateway's `Defense`: when the agent behind `tiered` fails, the
+    lexical pass still goes through (it used to forward the original)."""
+    from llamos_gateway.defense.tiered import TieredPurifier
+    from llamos_gateway.lexical import LexicalPurifier
+
+    attacked = "the film is g\u043e\u043ed @fasuv3"
+    tiered = TieredPurifier(screen=LexicalPurifier(), agent=FailingPurifier())
+    guardrail = LlamosGuardrail(purifier=tiered, fail_policy="open")
+    data = await hook(guardrail, {"model": "m", "messages": [
+        {"role": "system", "content": "g\u043e\u043ed"},
+        {"role": "user", "content": attacked}]})
+    assert data["messages"][1]["content"] == "the film is good"
+    assert data["messages"][0]["content"] == "g\u043e\u043ed"  # only user texts
+    closed = LlamosGuardrail(purifier=tiered, fail_policy="closed")
+    with pytest.raises(HTTPException) as failed:
+        await hook(closed, {"model": "m", "messages": [{"role": "user", "content": attacked}]})
+    assert failed.value.detail["reason"] == "defense_timeout"  # type: ignore[index]

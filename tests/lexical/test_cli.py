@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from llamos_gateway.cli import build_cli
 from llamos_gateway.cli.purify import purify_lines
+from llamos_gateway.defense import Defense
 from llamos_gateway.lexical import LexicalPurifier
 
 
@@ -51,7 +52,8 @@ def test_jsonl_without_failures_exits_0() -> None:
 async def test_lines_run_concurrently_but_answer_in_order(purifier: LexicalPurifier) -> None:
     sink = io.StringIO()
     lines = [json.dumps({"text": f"text number {i} flim"}) + "\n" for i in range(20)]
-    tally = await purify_lines(purifier, lines, sink, io.StringIO(), task=None, concurrency=8)
+    tally = await purify_lines(Defense(purifier), lines, sink, io.StringIO(), task=None,
+                               concurrency=8)
     assert (tally.written, tally.failed) == (20, 0)
     out = [json.loads(line) for line in sink.getvalue().splitlines()]
     assert [o["text"] for o in out] == [json.loads(line)["text"] for line in lines]

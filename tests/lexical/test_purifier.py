@@ -2,9 +2,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from llamos_gateway.defense.protocol import Purifier, PurifyRequest
 from llamos_gateway.lexical import LexicalPurifier
 from llamos_gateway.lexical.purifier import RULES_VERSION
-from llamos_gateway.purifier import Purifier, PurifyRequest
 
 SST_CLEAN = [
     "it 's a charming and often affecting journey . ",

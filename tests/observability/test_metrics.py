@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from llamos_gateway.api.app import create_app
 from llamos_gateway.defense import DefenseOutcome
+from llamos_gateway.defense.protocol import PurifyResult
 from llamos_gateway.observability.metrics import GatewayMetrics
-from llamos_gateway.purifier import PurifyResult
 from llamos_gateway.settings import DefenseMode, Settings
 from llamos_gateway.testing import FailingPurifier, FakeOpenAI, MarkPurifier, Reply
 from llamos_gateway.trace import Trace

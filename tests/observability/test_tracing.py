@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from llamos_gateway.defense import DefenseOutcome
+from llamos_gateway.defense.protocol import PurifyResult
 from llamos_gateway.errors import ConfigError
 from llamos_gateway.observability.tracing import open_tracing, traces_url
-from llamos_gateway.purifier import PurifyResult
 from llamos_gateway.settings import DefenseMode, ObservabilitySettings
 from llamos_gateway.trace import Trace
 

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from llamos_gateway.defense import DefenseOutcome
-from llamos_gateway.purifier import Edit, PurifyResult
+from llamos_gateway.defense.protocol import Edit, PurifyResult
 from llamos_gateway.settings import AuditSettings, DefenseMode
 from llamos_gateway.storage import StoreUnavailable
 from llamos_gateway.storage.audit import AuditRecord, AuditTrail

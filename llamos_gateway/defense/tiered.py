@@ -1,6 +1,6 @@
 """`TieredPurifier`: the lexical pass always, the expensive agent only when it is needed.
 
-The screen (a `LexicalPurifier`) cleans every text and scores how attacked it looks. Only
+The screen (the lexical backend) cleans every text and scores how attacked it looks. Only
 a text it flags (or every text, with `always=True`) goes on to the agent, which sees the
 screen's output. `stats` tells how many texts skipped the agent.
 
@@ -16,9 +16,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+from llamos_gateway.defense.protocol import Purifier, PurifyRequest, PurifyResult
 from llamos_gateway.errors import DefenseUnavailable
-from llamos_gateway.lexical.purifier import LexicalPurifier
-from llamos_gateway.purifier import Purifier, PurifyRequest, PurifyResult
 
 SCREEN_CLEAN = "screen_skip"
 SCREEN_FLAGGED = "screen_flagged"
@@ -45,9 +44,10 @@ class TieredStats:
 
 
 class TieredPurifier:
-    """Implements `Purifier`; composes a lexical screen and any agent `Purifier`."""
+    """Implements `Purifier`; composes a screen (the lexical backend, whose results say
+    whether a text looks `suspicious`) and any agent `Purifier`."""
 
-    def __init__(self, screen: LexicalPurifier, agent: Purifier, always: bool = False) -> None:
+    def __init__(self, screen: Purifier, agent: Purifier, always: bool = False) -> None:
         self.screen = screen
         self.agent = agent
         self.always = always
@@ -59,8 +59,8 @@ class TieredPurifier:
     def cache_identity(self) -> str:
         """Screen, agent (model, prompt version, guards) and policy: a change in any of them must
         not be answered from entries the old configuration cached."""
-        agent = getattr(self.agent, "cache_identity", self.agent.name)
-        return f"tiered|always={self.always}|{self.screen.cache_identity}|{agent}"
+        return (f"tiered|always={self.always}|{self.screen.cache_identity}"
+                f"|{self.agent.cache_identity}")
 
     @property
     def stats(self) -> TieredStats:

@@ -1,14 +1,14 @@
-"""`llamos_gateway.tiered` (lives here with the lexical tests it depends on)."""
+"""`TieredPurifier`: the lexical screen in front of an agent."""
 
 from __future__ import annotations
 
 import pytest
 
+from llamos_gateway.defense.protocol import Purifier, PurifyRequest, PurifyResult
+from llamos_gateway.defense.tiered import TieredPurifier
 from llamos_gateway.errors import DefenseUnavailable
 from llamos_gateway.lexical import LexicalPurifier
-from llamos_gateway.purifier import Purifier, PurifyRequest, PurifyResult
 from llamos_gateway.testing import FailingPurifier, MarkPurifier
-from llamos_gateway.tiered import TieredPurifier
 
 
 async def test_clean_text_skips_the_agent(purifier: LexicalPurifier) -> None:
@@ -66,8 +66,8 @@ async def test_agent_failure_carries_the_screens_result(purifier: LexicalPurifie
 
 
 def test_cache_identity_follows_agent_and_policy() -> None:
+    from llamos_gateway.defense.tiered import TieredPurifier
     from llamos_gateway.lexical.purifier import LexicalPurifier
-    from llamos_gateway.tiered import TieredPurifier
 
     class Agent:
         name = "llamos"

@@ -1,4 +1,4 @@
-"""Long input: a `Purifier` decorator that splits texts over `max_chars` on sentence
+"""Long input: a purifier decorator that splits texts over `max_chars` on sentence
 boundaries and purifies the pieces with bounded concurrency, or skips them with a reason.
 
 Pieces are purified independently and joined back with their original separators, so
@@ -13,7 +13,8 @@ import time
 from dataclasses import replace
 from typing import Literal
 
-from llamos_gateway.purifier import Edit, Purifier, PurifyRequest, PurifyResult
+from llamos_gateway.defense.decorator import PurifierDecorator
+from llamos_gateway.defense.protocol import Edit, Purifier, PurifyRequest, PurifyResult
 
 LONG_TEXT_SKIPPED = "long_text_skipped"
 LONG_TEXT_SPLIT = "long_text_split"
@@ -59,22 +60,20 @@ def _cut(sentence: str, max_chars: int) -> list[str]:
     return parts
 
 
-class SegmentingPurifier:
+class SegmentingPurifier(PurifierDecorator):
     """Wraps a purifier; texts longer than `max_chars` are split (`mode="split"`) or passed
     through unchanged with the reason `long_text_skipped` (`mode="skip"`)."""
 
     def __init__(self, inner: Purifier, *, max_chars: int = 4000,
                  mode: Literal["split", "skip"] = "split", concurrency: int = 8) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self._max_chars = max_chars
         self._mode = mode
         self._concurrency = concurrency
 
     @property
     def cache_identity(self) -> str:
-        inner = str(getattr(self.inner, "cache_identity", self.inner.name))
-        return f"{inner}|long_text={self._mode}:{self._max_chars}"
+        return f"{self.inner.cache_identity}|long_text={self._mode}:{self._max_chars}"
 
     async def purify(self, request: PurifyRequest) -> PurifyResult:
         if len(request.text) <= self._max_chars:

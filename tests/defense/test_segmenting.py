@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from llamos_gateway.agent.segmenting import SegmentingPurifier, split_sentences
+from llamos_gateway.defense.protocol import Edit, PurifyRequest, PurifyResult
+from llamos_gateway.defense.segmenting import SegmentingPurifier, split_sentences
 from llamos_gateway.errors import DefenseUnavailable
-from llamos_gateway.purifier import Edit, PurifyRequest, PurifyResult
 
 TEXT = "First sentense here. Second one is fine! Third, with a tpyo?\nA new line @xk2 ."
 
@@ -26,6 +26,7 @@ class Fixer:
     """Fixes typos per piece; records concurrency; fails on demand."""
 
     name: str = "fixer"
+    cache_identity: str = "fixer"
     seen: list[str] = field(default_factory=list)
     active: int = 0
     peak: int = 0

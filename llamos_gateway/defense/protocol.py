@@ -1,15 +1,34 @@
-"""The defense seam: the `Purifier` protocol and the types it speaks.
+"""The defense seam: the `Purifier` protocol, the types it speaks, and the defense vocabulary.
 
-Every defense backend (passthrough, lexical, the LLAMOS agent, tiered, cached)
-implements `Purifier.purify`. Decorators wrap another purifier through the same
-protocol, the way httpx transports compose.
+Every defense backend (passthrough, lexical, the LLAMOS agent, tiered) implements
+`Purifier.purify`. Decorators (`PurifierDecorator`: caching, segmenting, memo) wrap another
+purifier through the same protocol, the way httpx transports compose.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Protocol, runtime_checkable
+from enum import StrEnum
+from typing import Literal, Protocol, runtime_checkable
+
+FailPolicy = Literal["open", "closed"]
+
+
+class DefenseMode(StrEnum):
+    ENFORCE = "enforce"
+    SHADOW = "shadow"
+    OFF = "off"
+
+
+class Task(StrEnum):
+    """The task hints the agent has guidance for (`prompts/llamos/tasks/<task>.md`)."""
+
+    SENTIMENT = "sentiment"
+    NLI = "nli"
+    PARAPHRASE = "paraphrase"
+    QA = "qa"
+    CHAT = "chat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,13 +42,8 @@ class Edit:
     rule: str
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "start": self.start,
-            "end": self.end,
-            "before": self.before,
-            "after": self.after,
-            "rule": self.rule,
-        }
+        return {"start": self.start, "end": self.end, "before": self.before,
+                "after": self.after, "rule": self.rule}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +62,7 @@ class PurifyResult:
     `reasons` holds machine-readable reason codes (`drift_edit_ratio`, `screen_clean`,
     `cache_hit`, ...). `fallback` is set when a guard rejected the backend's output and the
     input was kept. `suspicious`/`score` come from the screening pass where one ran.
+    `defense/codec.py` is its one serialisation (cache, audit, API, CLI).
     """
 
     original: str
@@ -72,35 +87,24 @@ class PurifyResult:
     def with_timing(self, started: float) -> PurifyResult:
         return replace(self, purify_ms=(time.perf_counter() - started) * 1000.0)
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "text": self.original,
-            "purified": self.purified,
-            "changed": self.changed,
-            "suspicious": self.suspicious,
-            "score": round(self.score, 4),
-            "backend": self.backend,
-            "edits": [e.as_dict() for e in self.edits],
-            "reasons": list(self.reasons),
-            "fallback": self.fallback,
-            "cache_hit": self.cache_hit,
-            "agent_called": self.agent_called,
-            "prompt_version": self.prompt_version,
-            "purify_ms": round(self.purify_ms, 3),
-            "defense_tokens": self.defense_tokens,
-        }
-
 
 @runtime_checkable
 class Purifier(Protocol):
     """Turns possibly adversarial text into clean text. Must never raise for clean input.
 
     A backend that cannot do its job (defense model down, timed out, unparseable output
-    after retries) raises `llamos_gateway.errors.DefenseUnavailable`; the gateway applies
-    the fail-open / fail-closed policy, not the purifier.
+    after retries) raises `llamos_gateway.errors.DefenseUnavailable`; `Defense` applies the
+    fail-open / fail-closed policy, not the purifier.
+
+    `cache_identity` names everything besides the text and the task that decides the result
+    (backend, model, prompt version, guard limits): cache keys are built from it, so two
+    purifiers with the same identity must give the same result for the same request.
     """
 
     name: str
+
+    @property
+    def cache_identity(self) -> str: ...
 
     async def purify(self, request: PurifyRequest) -> PurifyResult: ...
 
@@ -109,6 +113,7 @@ class PassthroughPurifier:
     """Returns every text unchanged. The seam's reference implementation and a benchmark baseline."""
 
     name = "passthrough"
+    cache_identity = "passthrough"
 
     async def purify(self, request: PurifyRequest) -> PurifyResult:
         return PurifyResult(original=request.text, purified=request.text, backend=self.name)

@@ -3,10 +3,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import orjson
+
 from llamos_gateway.defense import Defense
-from llamos_gateway.purifier import Edit, PurifyRequest, PurifyResult
+from llamos_gateway.defense.caching import CachingPurifier, restore
+from llamos_gateway.defense.codec import decode, encode
+from llamos_gateway.defense.protocol import Edit, PurifyRequest, PurifyResult
 from llamos_gateway.settings import DefenseMode
-from llamos_gateway.storage.caching_purifier import CachingPurifier, decode, encode
 from llamos_gateway.storage.memory import MemoryCache
 
 
@@ -76,15 +79,23 @@ async def test_whitespace_variants_share_an_entry_and_keep_their_own_whitespace(
     assert blank.purified == "   "  # whitespace only: straight to the inner purifier
 
 
-async def test_name_is_used_when_there_is_no_cache_identity() -> None:
+async def test_the_inner_identity_keys_the_cache() -> None:
     class Plain:
         name = "plain"
 
-        async def purify(self, request: PurifyRequest) -> PurifyResult:
-            return PurifyResult(request.text, request.text, self.name)
+        def __init__(self, identity: str) -> None:
+            self.cache_identity = identity
 
-    purifier = CachingPurifier(Plain(), MemoryCache(ttl_s=60, max_entries=10))
-    assert purifier.cache_identity == "plain"
+        async def purify(self, request: PurifyRequest) -> PurifyResult:
+            return PurifyResult(request.text, request.text + "!", self.cache_identity)
+
+    cache = MemoryCache(ttl_s=60, max_entries=10)
+    one, other = CachingPurifier(Plain("v1"), cache), CachingPurifier(Plain("v2"), cache)
+    assert one.cache_identity == "v1" and one.key("a", None) != other.key("a", None)
+    assert (await one.purify(PurifyRequest("a"))).backend == "v1"
+    again = await other.purify(PurifyRequest("a"))  # another identity: not the v1 entry
+    assert again.backend == "v2" and not again.cache_hit
+    assert (await one.purify(PurifyRequest("a"))).cache_hit
 
 
 async def test_concurrent_identical_prompts_make_one_call() -> None:
@@ -118,3 +129,4 @@ def test_encoding_round_trips() -> None:
                           reasons=("r",), suspicious=True, score=0.5, prompt_version="v",
                           fallback=None, agent_called=True, defense_tokens=3, extra={"n": 1})
     assert decode(encode(result)) == result
+    assert restore(orjson.dumps(encode(result))) == result

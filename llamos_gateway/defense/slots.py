@@ -1,0 +1,73 @@
+"""Which texts of an OpenAI request body are purified, and how purified texts go back in.
+
+Image, audio and other non-text parts are never touched; messages only of the given roles;
+embeddings inputs only when asked; token-id prompts are not text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llamos_gateway.upstream import Endpoint
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TextSlot:
+    """Where a text sits in the request body, and whose it is."""
+
+    path: Path
+    text: str
+    role: str
+
+
+def text_slots(endpoint: Endpoint, body: dict[str, Any], roles: frozenset[str],
+               embeddings: bool) -> list[TextSlot]:
+    """Every purifiable text of a request body, in order. Parts that are not what the OpenAI
+    API expects (a message that is no object, a part without a string `text`) are skipped."""
+    if endpoint == "chat/completions":
+        slots = []
+        for i, message in enumerate(body.get("messages") or ()):
+            role = message.get("role") if isinstance(message, dict) else None
+            if role not in roles:
+                continue
+            content = message.get("content")
+            if isinstance(content, str):
+                slots.append(TextSlot(("messages", i, "content"), content, role))
+            elif isinstance(content, list):
+                slots.extend(TextSlot(("messages", i, "content", j, "text"), part["text"], role)
+                             for j, part in enumerate(content)
+                             if isinstance(part, dict) and part.get("type") == "text"
+                             and isinstance(part.get("text"), str))
+        return slots
+    key = "prompt" if endpoint == "completions" else "input"
+    if endpoint == "embeddings" and not embeddings:
+        return []
+    value = body.get(key)
+    if isinstance(value, str):
+        return [TextSlot((key,), value, "user")]
+    if isinstance(value, list):
+        return [TextSlot((key, i), v, "user") for i, v in enumerate(value) if isinstance(v, str)]
+    return []  # token-id prompts are not text
+
+
+def substitute(body: dict[str, Any], replacements: Sequence[tuple[Path, str]]) -> dict[str, Any]:
+    """A copy of `body` with the texts at `paths` replaced. Copy-on-write: untouched parts
+    are shared with `body`, which is never changed."""
+    root: dict[str, Any] = dict(body)
+    copied: set[Path] = {()}
+    for path, text in replacements:
+        node: Any = root
+        for depth, key in enumerate(path[:-1]):
+            child_path = path[: depth + 1]
+            child = node[key]
+            if child_path not in copied:
+                child = dict(child) if isinstance(child, dict) else list(child)
+                node[key] = child
+                copied.add(child_path)
+            node = child
+        node[path[-1]] = text
+    return root

@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llamos_gateway.evaluation.cache import atomic_write
 from llamos_gateway.evaluation.jobs import AttackJob, DataSpec, run_attack_job
 from llamos_gateway.evaluation.local_model import MODEL_NAME
 from llamos_gateway.evaluation.report import COLUMNS, markdown_table, report_dict, table_rows
 from llamos_gateway.evaluation.results import Evaluation, relative_reduction
 from llamos_gateway.evaluation.session import TargetSpec
+from llamos_gateway.files import atomic_write
 from llamos_gateway.settings import Settings
 
 ROOT = Path(__file__).resolve().parent

@@ -1,7 +1,7 @@
 """One error tree. Each class carries its HTTP status and OpenAI `type`/`code`.
 
-`api/errors.py` is the one place that turns these into the OpenAI envelope; the CLI
-turns them into one-line messages.
+`envelope` builds the OpenAI error envelope (for JSON responses and SSE error events alike);
+`api/errors.py` turns errors into responses, the CLI into one-line messages.
 """
 
 from __future__ import annotations
@@ -24,8 +24,13 @@ class LlamosError(Exception):
             self.code = code  # type: ignore[misc]
 
     def envelope(self) -> dict[str, Any]:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param,
-                          "code": self.code}}
+        return envelope(self.message, self.type, self.code, self.param)
+
+
+def envelope(message: str, type_: str, code: str | None,
+             param: str | None = None) -> dict[str, Any]:
+    """The OpenAI error envelope `{"error": {"message", "type", "param", "code"}}`."""
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
 class InvalidRequest(LlamosError):

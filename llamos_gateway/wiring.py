@@ -22,7 +22,7 @@ from llamos_gateway import backends
 from llamos_gateway.agent.guards import DriftLimits
 from llamos_gateway.agent.prompts import PromptSet, load_prompts
 from llamos_gateway.agent.purifier import LLMPurifier
-from llamos_gateway.api.auth import Authenticator
+from llamos_gateway.auth import Authenticator
 from llamos_gateway.defense import Defense, DefenseMode, FailPolicy, Purifier
 from llamos_gateway.defense.caching import CachingPurifier
 from llamos_gateway.defense.segmenting import SegmentingPurifier

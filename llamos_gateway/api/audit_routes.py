@@ -9,8 +9,8 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from llamos_gateway.api.auth import Authenticator
 from llamos_gateway.api.openai_routes import authenticate, components
+from llamos_gateway.auth import Authenticator
 from llamos_gateway.errors import InvalidRequest, LlamosError, NotFound
 from llamos_gateway.storage import StoreUnavailable
 from llamos_gateway.storage.memory import parse_cursor

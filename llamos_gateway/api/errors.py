@@ -1,4 +1,5 @@
-"""The one place where errors become OpenAI error envelopes."""
+"""Where errors become HTTP responses with the OpenAI error envelope (`errors.envelope`):
+ours, FastAPI's own (404, 405, validation) and unexpected ones (500, logged)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from llamos_gateway.errors import LlamosError
+from llamos_gateway.errors import LlamosError, envelope
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +21,8 @@ _HTTP_TYPES = {404: ("invalid_request_error", "not_found"),
 
 def envelope_response(status: int, message: str, type_: str, code: str | None,
                       param: str | None = None, headers: dict[str, str] | None = None) -> Response:
-    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
-                    headers=headers)
+    return Response(orjson.dumps(envelope(message, type_, code, param)), status_code=status,
+                    media_type="application/json", headers=headers)
 
 
 def install(app: FastAPI) -> None:

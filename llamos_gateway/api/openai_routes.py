@@ -25,7 +25,7 @@ from llamos_gateway.trace import Trace
 from llamos_gateway.upstream import Endpoint
 
 if TYPE_CHECKING:
-    from llamos_gateway.api.auth import Principal
+    from llamos_gateway.auth import Principal
     from llamos_gateway.wiring import Components
 
 log = logging.getLogger(__name__)

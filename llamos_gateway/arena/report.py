@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from llamos_gateway.arena.roles import RoundRecord
-from llamos_gateway.evaluation.cache import atomic_write
+from llamos_gateway.files import atomic_write
 
 COLUMNS = ("round", "attack_success_rate", "robust_accuracy", "fidelity_pass_rate",
            "clean_changed_rate", "attacker_pool", "defender_pool", "defense_calls",

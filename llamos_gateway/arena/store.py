@@ -16,7 +16,7 @@ from typing import Any
 
 from llamos_gateway.arena.roles import Attacker, Defender, Outcome, RoundRecord
 from llamos_gateway.errors import InvalidRequest
-from llamos_gateway.evaluation.cache import atomic_write
+from llamos_gateway.files import atomic_write
 
 STATE = "state.json"
 TRANSCRIPT = "transcript.jsonl"

@@ -22,10 +22,10 @@ import numpy.typing as npt
 import orjson
 
 from llamos_gateway.errors import UpstreamError, UpstreamStatusError, UpstreamTimeout
-from llamos_gateway.evaluation.cache import content_hash
 from llamos_gateway.evaluation.datasets import TaskSpec
 from llamos_gateway.evaluation.protocols import LabelScores, TextInput
 from llamos_gateway.evaluation.query_cache import QueryCache
+from llamos_gateway.files import content_hash
 from llamos_gateway.upstream import Upstream, UpstreamCall
 
 PROMPT_TEMPLATE = "{description}\n{fields}\nAnswer:"

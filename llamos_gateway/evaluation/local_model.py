@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from llamos_gateway.evaluation.cache import atomic_write, cache_dir, content_hash
 from llamos_gateway.evaluation.datasets import DATA
 from llamos_gateway.evaluation.protocols import LabelScores, TextInput, as_text
+from llamos_gateway.files import atomic_write, cache_dir, content_hash
 
 MODEL_NAME = "local/sst2-sentiment"
 LABELS: tuple[str, ...] = ("negative", "positive")

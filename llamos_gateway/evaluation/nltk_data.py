@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from llamos_gateway.evaluation.cache import atomic_write, cache_dir
+from llamos_gateway.files import atomic_write, cache_dir
 
 ENGLISH_STOPWORDS = """
 i me my myself we our ours ourselves you you're you've you'll you'd your yours yourself

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
 
-from llamos_gateway.evaluation.cache import cache_dir
+from llamos_gateway.files import cache_dir
 from llamos_gateway.settings import Settings
 from llamos_gateway.storage.redis_cache import RedisCache
 from llamos_gateway.storage.redis_client import RedisClient

@@ -17,8 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from llamos_gateway.evaluation.cache import atomic_write
 from llamos_gateway.evaluation.results import Evaluation, RunResult, relative_reduction
+from llamos_gateway.files import atomic_write
 
 PACKAGES = ("llamos-gateway", "textattack", "scikit-learn", "numpy", "torch", "transformers")
 

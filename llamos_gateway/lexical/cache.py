@@ -16,13 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from llamos_gateway.files import cache_dir
+
 T = TypeVar("T")
 
 
 def default_cache_dir() -> Path:
-    """`$XDG_CACHE_HOME/llamos-gateway/lexicon`, or `~/.cache/...` when that is unset."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "llamos-gateway" / "lexicon"
+    """`lexicon/` in the package's cache directory (`files.cache_dir`: `$LLAMOS_CACHE_DIR`,
+    else `$XDG_CACHE_HOME/llamos`, else `~/.cache/llamos`), created when first written."""
+    return cache_dir("lexicon", create=False)
 
 
 def cached(path: Path | None, build: Callable[[], T]) -> T:

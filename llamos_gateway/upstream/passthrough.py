@@ -8,7 +8,8 @@ Why aiohttp and not httpx here: measured on the 2-core build machine against the
 upstream, an httpx.AsyncClient spent 1.2 ms of CPU per request at concurrency 1 and 3.1 ms at
 concurrency 32 (its connection pool degrades with concurrency); aiohttp spent 0.28 and 0.21 ms.
 On the request path that difference is the whole latency budget. This module is the only one
-that imports aiohttp.
+that talks to aiohttp (the composition root only creates the session, with
+`build_http_client`, and hands it over).
 """
 
 from __future__ import annotations

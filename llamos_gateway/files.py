@@ -1,4 +1,5 @@
-"""Where the evaluation keeps what it builds (trained models, query caches): a user cache dir."""
+"""Files the package keeps: the one user cache directory (compiled lexicon parts, trained
+models, query caches, NLTK data) and atomic writes (reports, run state, cache files)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import secrets
 from pathlib import Path
 
 
-def cache_dir(*parts: str) -> Path:
-    """`$LLAMOS_CACHE_DIR`, else `$XDG_CACHE_HOME/llamos`, else `~/.cache/llamos`; created on use."""
+def cache_dir(*parts: str, create: bool = True) -> Path:
+    """`$LLAMOS_CACHE_DIR`, else `$XDG_CACHE_HOME/llamos`, else `~/.cache/llamos`, joined with
+    `parts`; created unless `create` is false (callers that cope with a read-only disk)."""
     root = os.environ.get("LLAMOS_CACHE_DIR")
     if root:
         base = Path(root)
@@ -17,7 +19,8 @@ def cache_dir(*parts: str) -> Path:
         xdg = os.environ.get("XDG_CACHE_HOME")
         base = (Path(xdg) if xdg else Path.home() / ".cache") / "llamos"
     path = base.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

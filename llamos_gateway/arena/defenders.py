@@ -19,20 +19,12 @@ from typing import Any
 
 from llamos_gateway.agent.prompts import Example, PromptSet
 from llamos_gateway.arena.roles import Lesson
-from llamos_gateway.defense.protocol import Purifier, PurifyRequest, PurifyResult
+from llamos_gateway.defense.decorator import PurifierDecorator
+from llamos_gateway.defense.protocol import Purifier
 
 
-class StaticDefender:
-    def __init__(self, purifier: Purifier) -> None:
-        self._purifier = purifier
-        self.name = purifier.name
-
-    @property
-    def cache_identity(self) -> str:
-        return self._purifier.cache_identity
-
-    async def purify(self, request: PurifyRequest) -> PurifyResult:
-        return await self._purifier.purify(request)
+class StaticDefender(PurifierDecorator):
+    """A backend that learns nothing: it purifies through `inner`."""
 
     def learn(self, lessons: Sequence[Lesson]) -> None:
         return None
@@ -92,18 +84,17 @@ class MissedEditsDefender(StaticDefender):
 AgentFactory = Callable[[PromptSet], Purifier]
 
 
-class ExampleLearningDefender:
-    """The LLAMOS agent with a growing in-context example pool."""
+class ExampleLearningDefender(StaticDefender):
+    """The LLAMOS agent with a growing in-context example pool; `inner` is rebuilt with it."""
 
     def __init__(self, build: AgentFactory, prompts: PromptSet, *, task: str | None = None,
                  cap: int = 16) -> None:
+        super().__init__(build(prompts))
         self._build = build
         self._base = prompts
         self._task = task
         self._cap = cap
         self._learned: list[Example] = []
-        self._purifier = build(prompts)
-        self.name = self._purifier.name
 
     @property
     def prompts(self) -> PromptSet:
@@ -115,13 +106,6 @@ class ExampleLearningDefender:
                        example_count=base.example_count + len(self._learned),
                        version=f"{base.version}+{len(self._learned)}ex-{digest.hexdigest()[:8]}")
 
-    @property
-    def cache_identity(self) -> str:
-        return self._purifier.cache_identity
-
-    async def purify(self, request: PurifyRequest) -> PurifyResult:
-        return await self._purifier.purify(request)
-
     def learn(self, lessons: Sequence[Lesson]) -> None:
         for lesson in lessons:
             if any(e.input == lesson.adversarial for e in self._learned):
@@ -130,7 +114,7 @@ class ExampleLearningDefender:
                                          input=lesson.adversarial, purified=lesson.original,
                                          changed=lesson.adversarial != lesson.original))
         del self._learned[: max(0, len(self._learned) - self._cap)]
-        self._purifier = self._build(self.prompts)
+        self.inner = self._build(self.prompts)
 
     @property
     def pool(self) -> tuple[str, ...]:
@@ -145,4 +129,4 @@ class ExampleLearningDefender:
                                  purified=str(e["purified"]),
                                  changed=e["input"] != e["purified"])
                          for e in state.get("examples", [])]
-        self._purifier = self._build(self.prompts)
+        self.inner = self._build(self.prompts)

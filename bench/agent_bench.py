@@ -153,7 +153,7 @@ async def skip_share(defense_url: str) -> dict[str, Any]:
     from llamos_gateway.defense.protocol import PurifyRequest
     from llamos_gateway.settings import load_settings
     from llamos_gateway.upstream.passthrough import build_http_client
-    from llamos_gateway.wiring import build_purifier, build_router
+    from llamos_gateway.wiring import BackendBuilder, build_router
 
     # The fixed fake answer fails the drift guard on other texts; that is expected here.
     logging.getLogger("llamos_gateway").setLevel(logging.ERROR)
@@ -165,7 +165,7 @@ async def skip_share(defense_url: str) -> dict[str, Any]:
     settings = load_settings(**bench_config(defense_url, "tiered"))
     async with build_http_client(max_connections=8, timeout_s=30.0,
                                  connect_timeout_s=5.0) as client:
-        tiered = build_purifier(settings, build_router(settings, client), "tiered")
+        tiered = BackendBuilder(settings, build_router(settings, client)).build("tiered")
 
         async def called(text: str) -> bool:
             return bool((await tiered.purify(PurifyRequest(text, task="sentiment"))).agent_called)

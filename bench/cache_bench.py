@@ -120,7 +120,7 @@ async def hit_path_us(redis_url: str, prefix: str, calls: int = 3000) -> dict[st
     from llamos_gateway.storage.redis_client import RedisClient
 
     class Named(PassthroughPurifier):
-        name = "bench-inner"
+        name = cache_identity = "bench-inner"
 
     client = RedisClient(RedisSettings(url=redis_url, key_prefix=prefix))
     layers = {"passthrough purifier": PassthroughPurifier(),

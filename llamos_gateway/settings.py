@@ -136,7 +136,7 @@ class DefenseSettings(_Group):
     idempotence_check: bool = Field(False, description="purify the output again and flag oscillation")
     long_text: Literal["split", "skip"] = Field("split", description="texts over max_chars: split on sentences, or skip with a reason code")
     max_chars: int = Field(4000, ge=64, description="longest text purified in one agent call")
-    concurrency: int = Field(8, ge=1, le=256, description="text parts of one request purified at once")
+    concurrency: int = Field(8, ge=1, le=256, description="texts of one request (or one /v1/purify or evaluation batch) purified at once")
 
     @field_validator("backend")
     @classmethod

@@ -13,15 +13,15 @@ from llamos_gateway.defense.protocol import Edit, PurifyResult
 
 
 def encode(result: PurifyResult) -> dict[str, Any]:
-    """Every field of `result` (and `changed`), JSON-ready."""
+    """Every field of `result` (and `changed`), JSON-ready, in the order users see them."""
     return {
         "original": result.original, "purified": result.purified, "changed": result.changed,
-        "backend": result.backend, "edits": [e.as_dict() for e in result.edits],
-        "reasons": list(result.reasons), "suspicious": result.suspicious,
-        "score": result.score, "purify_ms": result.purify_ms,
-        "prompt_version": result.prompt_version, "fallback": result.fallback,
-        "cache_hit": result.cache_hit, "agent_called": result.agent_called,
-        "defense_tokens": result.defense_tokens, "extra": result.extra,
+        "suspicious": result.suspicious, "score": result.score, "backend": result.backend,
+        "edits": [e.as_dict() for e in result.edits], "reasons": list(result.reasons),
+        "fallback": result.fallback, "cache_hit": result.cache_hit,
+        "agent_called": result.agent_called, "prompt_version": result.prompt_version,
+        "purify_ms": result.purify_ms, "defense_tokens": result.defense_tokens,
+        "extra": result.extra,
     }
 
 
@@ -51,9 +51,6 @@ def decode_edit(data: dict[str, Any], shift: int = 0) -> Edit:
 def public(result: PurifyResult) -> dict[str, Any]:
     """What users see of a result: the complete form less internals, the input as `text`,
     scores and times rounded."""
-    data = encode(result)
-    data["text"] = data.pop("original")
-    data["score"] = round(result.score, 4)
-    data["purify_ms"] = round(result.purify_ms, 3)
-    del data["extra"]
-    return data
+    rounded = {"score": round(result.score, 4), "purify_ms": round(result.purify_ms, 3)}
+    return {("text" if key == "original" else key): rounded.get(key, value)
+            for key, value in encode(result).items() if key != "extra"}

@@ -30,6 +30,7 @@ from llamos_gateway.errors import ConfigError
 from llamos_gateway.gateway import Gateway
 from llamos_gateway.lexical.purifier import LexicalPurifier
 from llamos_gateway.observability import GatewayMetrics, request_observers
+from llamos_gateway.routing import plan_route
 from llamos_gateway.settings import ModelSpec, Settings
 from llamos_gateway.storage import Cache, Quota, RateLimiter
 from llamos_gateway.storage.audit import AuditTrail
@@ -37,7 +38,6 @@ from llamos_gateway.storage.state import open_shared_state
 from llamos_gateway.trace import RequestObserver, Trace
 from llamos_gateway.upstream.local import LocalChatModel, echo_model
 from llamos_gateway.upstream.passthrough import HttpUpstream, build_http_client, probe
-from llamos_gateway.upstream.plan import plan_route
 from llamos_gateway.upstream.router import ModelRouter, Route
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class Components:
 
 
 def local_models() -> dict[str, Callable[[], LocalChatModel]]:
-    """The built-in offline models, by name (the names are `plan.BUILTIN_MODELS`)."""
+    """The built-in offline models, by name (the names are `routing.BUILTIN_MODELS`)."""
     return {"local/echo": echo_model, "local/sst2-sentiment": _sentiment_model}
 
 

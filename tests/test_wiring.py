@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 
 from llamos_gateway.errors import ConfigError
+from llamos_gateway.routing import BUILTIN_MODELS, plan_routes
 from llamos_gateway.settings import Settings, load_settings
 from llamos_gateway.upstream.passthrough import build_http_client
-from llamos_gateway.upstream.plan import BUILTIN_MODELS, plan_routes
 from llamos_gateway.wiring import build_router, local_models, preflight
 
 MODELS = {

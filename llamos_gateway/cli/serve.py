@@ -122,7 +122,7 @@ def check_listen_address(host: str, port: int) -> None:
 
 def models(config: ConfigOption = None) -> None:
     """List the model names the gateway serves and the path each takes."""
-    from llamos_gateway.upstream.plan import plan_routes
+    from llamos_gateway.routing import plan_routes
 
     rows = [("MODEL", "PATH", "UPSTREAM MODEL")]
     rows += [(p.alias, p.path, p.upstream_model) for p in plan_routes(load_settings(config))]

@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from llamos_gateway import __version__, backends
+from llamos_gateway.routing import plan_routes
 from llamos_gateway.settings import Settings
-from llamos_gateway.upstream.plan import plan_routes
 
 SERVE_LOGGER = "llamos.serve"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from llamos_gateway.evaluation.cache import atomic_write
 from llamos_gateway.evaluation.charts import panels, write_charts
 from llamos_gateway.evaluation.results import Evaluation, RunResult
+from llamos_gateway.files import atomic_write
 
 PROMPTATTACK = [f"{i}/{s}" for i in ("C1", "C2", "C3", "W1", "W2", "W3", "S1", "S2", "S3")
                 for s in ("zero-shot", "few-shot")]

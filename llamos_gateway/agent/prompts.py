@@ -98,14 +98,14 @@ class PromptSet:
 
 def load_prompts(directory: Path, *, examples: int = 4) -> PromptSet:
     """Load and check the prompt files in `directory` (e.g. `prompts/llamos`)."""
-    instruction_text = _read(directory / "agent_instruction.md")
-    input_text = _read(directory / "input.md")
-    guidance = _read(directory / "defense_guidance.md").strip()
-    instruction = _template(instruction_text, "agent_instruction.md", _INSTRUCTION_VARS)
-    user = _template(input_text, "input.md", _INPUT_VARS)
+    instruction_text = read_prompt(directory / "agent_instruction.md")
+    input_text = read_prompt(directory / "input.md")
+    guidance = read_prompt(directory / "defense_guidance.md").strip()
+    instruction = prompt_template(instruction_text, "agent_instruction.md", _INSTRUCTION_VARS)
+    user = prompt_template(input_text, "input.md", _INPUT_VARS)
     if "$" in guidance and Template(guidance).get_identifiers():
         raise ConfigError("prompt defense_guidance.md must not contain ${...} placeholders")
-    examples_raw = _read(directory / "examples.jsonl")
+    examples_raw = read_prompt(directory / "examples.jsonl")
     parsed = _examples(examples_raw, directory / "examples.jsonl")
     tasks = _tasks(directory / "tasks")
     digest = hashlib.sha256()
@@ -122,14 +122,16 @@ def load_prompts(directory: Path, *, examples: int = 4) -> PromptSet:
                      version="llamos-" + digest.hexdigest()[:12], systems=systems)
 
 
-def _read(path: Path) -> str:
+def read_prompt(path: Path) -> str:
+    """A prompt file's text; `ConfigError` naming it when it is missing."""
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"prompt file missing: {path}") from exc
 
 
-def _template(text: str, name: str, expected: frozenset[str]) -> Template:
+def prompt_template(text: str, name: str, expected: frozenset[str]) -> Template:
+    """`text` as a template with exactly the `expected` placeholders, else `ConfigError`."""
     template = Template(text)
     if not template.is_valid():
         raise ConfigError(f"prompt {name} has a malformed placeholder (use ${{name}}; $$ for $)")

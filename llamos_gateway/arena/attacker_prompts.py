@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from llamos_gateway.agent.prompts import prompt_template, read_prompt
 from llamos_gateway.arena.roles import AttackTask, Feedback
 from llamos_gateway.errors import ConfigError
 
@@ -71,10 +72,10 @@ def load_attacker_prompts(directory: Path) -> AttackerPrompts:
     digest = hashlib.sha256()
     templates: dict[str, Template] = {}
     for name, expected in _FILES.items():
-        text = _read(directory / name)
-        templates[name] = _check(Template(text), name, expected)
+        text = read_prompt(directory / name)
+        templates[name] = prompt_template(text, f"attacker/{name}", expected)
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
-    raw = _read(directory / "instructions.json")
+    raw = read_prompt(directory / "instructions.json")
     digest.update(raw.encode())
     try:
         loaded = json.loads(raw)
@@ -85,19 +86,3 @@ def load_attacker_prompts(directory: Path) -> AttackerPrompts:
     return AttackerPrompts(templates, instructions, "attacker-" + digest.hexdigest()[:12])
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(f"attacker prompt file missing: {path}") from exc
-
-
-def _check(template: Template, name: str, expected: frozenset[str]) -> Template:
-    if not template.is_valid():
-        raise ConfigError(f"attacker prompt {name} has a malformed placeholder")
-    used = set(template.get_identifiers())
-    if used != expected:
-        wrong = sorted(used ^ expected)
-        raise ConfigError(f"attacker prompt {name}: unknown or missing placeholder(s) "
-                          f"{', '.join(wrong)}")
-    return template

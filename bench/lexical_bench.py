@@ -30,7 +30,6 @@ from typing import Any
 from rapidfuzz.distance.Levenshtein import distance
 
 from llamos_gateway.lexical import LexicalPurifier
-from llamos_gateway.lexical.homoglyphs import HOMOGLYPHS
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -66,8 +65,11 @@ def load() -> tuple[list[str], list[dict[str, str]]]:
     return clean, attacked
 
 
-_LOOKALIKE = {latin: glyph for glyph, latin in HOMOGLYPHS.items()
-              if latin.islower() and "\u0400" <= glyph <= "\u04ff"}
+# The Cyrillic look-alikes of the hand-made table the purifier used before it read Unicode's
+# confusables data (rules v2); frozen here so that the generated rows stay comparable.
+_LOOKALIKE = {"a": "а", "b": "в", "e": "ѐ", "k": "к", "m": "м", "h": "һ", "o": "о", "p": "р",
+              "c": "с", "t": "т", "y": "у", "x": "х", "i": "ї", "j": "ј", "s": "ѕ", "l": "ӏ",
+              "v": "ѵ"}
 _INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\u00ad", "\u200e", "\ufeff"]
 _LEET = {"a": "4", "e": "3", "o": "0", "i": "1", "s": "5", "t": "7"}
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")

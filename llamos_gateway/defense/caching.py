@@ -18,7 +18,7 @@ from typing import Protocol
 
 import orjson
 
-from llamos_gateway.defense.codec import decode, decode_edit, encode
+from llamos_gateway.defense.codec import decode, decode_edit, decode_protected, encode
 from llamos_gateway.defense.decorator import PurifierDecorator
 from llamos_gateway.defense.protocol import Purifier, PurifyRequest, PurifyResult
 
@@ -75,6 +75,7 @@ def restore(raw: bytes, *, text: str | None = None, hit: bool = False,
         extra["cached_defense_tokens"] = tokens
     return decode(data, original=original, purified=purified, cache_hit=hit, extra=extra,
                   edits=tuple(decode_edit(e, shift) for e in data["edits"]),
+                  protected=tuple(decode_protected(p, shift) for p in data.get("protected", ())),
                   purify_ms=(time.perf_counter() - started) * 1000.0 if hit
                   else float(data["purify_ms"]),
                   agent_called=bool(data["agent_called"]) and not hit,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llamos_gateway.defense.protocol import Edit, PurifyResult
+from llamos_gateway.defense.protocol import Edit, ProtectedSpan, PurifyResult
 
 
 def encode(result: PurifyResult) -> dict[str, Any]:
@@ -17,7 +17,8 @@ def encode(result: PurifyResult) -> dict[str, Any]:
     return {
         "original": result.original, "purified": result.purified, "changed": result.changed,
         "suspicious": result.suspicious, "score": result.score, "backend": result.backend,
-        "edits": [e.as_dict() for e in result.edits], "reasons": list(result.reasons),
+        "edits": [e.as_dict() for e in result.edits],
+        "protected": [p.as_dict() for p in result.protected], "reasons": list(result.reasons),
         "fallback": result.fallback, "cache_hit": result.cache_hit,
         "agent_called": result.agent_called, "prompt_version": result.prompt_version,
         "purify_ms": result.purify_ms, "defense_tokens": result.defense_tokens,
@@ -37,6 +38,7 @@ def decode(data: dict[str, Any], **override: Any) -> PurifyResult:
         "prompt_version": data["prompt_version"], "fallback": data["fallback"],
         "cache_hit": bool(data.get("cache_hit", False)),
         "agent_called": bool(data["agent_called"]), "defense_tokens": int(data["defense_tokens"]),
+        "protected": tuple(decode_protected(p) for p in data.get("protected", ())),
         "extra": dict(data["extra"]),
     }
     fields.update(override)
@@ -46,6 +48,10 @@ def decode(data: dict[str, Any], **override: Any) -> PurifyResult:
 def decode_edit(data: dict[str, Any], shift: int = 0) -> Edit:
     return Edit(int(data["start"]) + shift, int(data["end"]) + shift, str(data["before"]),
                 str(data["after"]), str(data["rule"]))
+
+
+def decode_protected(data: dict[str, Any], shift: int = 0) -> ProtectedSpan:
+    return ProtectedSpan(int(data["start"]) + shift, int(data["end"]) + shift, str(data["kind"]))
 
 
 def public(result: PurifyResult) -> dict[str, Any]:

@@ -47,6 +47,21 @@ class Edit:
 
 
 @dataclass(frozen=True, slots=True)
+class ProtectedSpan:
+    """A part of the input that word rules left alone: `code`, `markup`, `url`, `email`,
+    `path`, `identifier`, `hashtag`, `handle`, `number`, or `script` (another writing system).
+    Only character-level repair (invisible, bidi, deletions, marks, look-alikes mixed into
+    Latin words) reaches inside it."""
+
+    start: int
+    end: int
+    kind: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"start": self.start, "end": self.end, "kind": self.kind}
+
+
+@dataclass(frozen=True, slots=True)
 class PurifyRequest:
     """One text to purify, with the optional task hint (`sentiment`, `nli`, `qa`, ...)."""
 
@@ -78,6 +93,7 @@ class PurifyResult:
     cache_hit: bool = False
     agent_called: bool = False
     defense_tokens: int = 0
+    protected: tuple[ProtectedSpan, ...] = ()
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

@@ -93,5 +93,6 @@ class TieredPurifier:
             suspicious=first.suspicious,
             score=first.score,
             agent_called=True,
+            protected=first.protected,
             extra={**second.extra, "screened": first.purified},
         ).with_timing(started)

@@ -89,3 +89,37 @@ def lowercase_style(forms: Sequence[str], starts: Sequence[bool],
 def after_terminator(text: str, start: int) -> bool:
     """The word at `start` follows a sentence terminator (a new sentence starts)."""
     return _SENTENCE_END.search(text, max(0, start - _LOOK_BACK), start) is not None
+
+
+_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_CAPITAL_GROUPS = re.compile(r"[A-Z]+")
+
+
+def random_capitals(form: str, known: Callable[[str], bool], target: Callable[[str], bool],
+                    cased: frozenset[str]) -> bool:
+    """`mOvIe`, `StUpId`, `ThE`: capitals strewn through a word whose lowercase is a word.
+
+    Not when the word is spelt so in the word lists (`McDonald`, `DiCaprio`), all in
+    capitals, or made of word parts at its capitals (`PowerPoint`, `macOS`, `JavaScript`).
+    A brand can look the same (`LaTeX`), so `strewn` tells the caller whether the word alone
+    is enough: a lowercase first letter and two capitals or more apart (`mOvIe`)."""
+    if len(form) < 3 or not form.isascii() or not form.isalpha():
+        return False
+    if form.isupper() or form[1:].islower() or form in cased:
+        return False
+    if all(len(p) >= 3 and known(p.lower()) for p in _PARTS.findall(form)):
+        return False
+    return target(form.lower())
+
+
+def strewn(form: str, known: Callable[[str], bool], target: Callable[[str], bool]) -> bool:
+    """Capitals no brand or identifier is written with: a lowercase first letter and a
+    capital that does not start a word part (`tHe`, `mOvIe`; not `iPhone`, `eBay`), or a
+    capital first letter and a run of two capitals or more (`TUesDAy`, `HUmAnS`; not
+    `LaTeX`, `PlayStation`)."""
+    if form[:1].islower():
+        groups = _CAPITAL_GROUPS.findall(form)
+        at = next(i for i, c in enumerate(form) if c.isupper())
+        return len(groups) >= 2 or not camel(form, at, known, target)
+    return any(len(m.group()) >= 2 and (m.start() > 0 or form[m.end():m.end() + 1].islower())
+               for m in _CAPITAL_GROUPS.finditer(form))

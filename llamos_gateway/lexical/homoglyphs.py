@@ -1,59 +1,164 @@
-"""Look-alike letters from other scripts (Cyrillic, Greek, Armenian, IPA) folded to Latin.
+"""Look-alike letters of other scripts folded to Latin inside Latin words (UTS #39 data).
 
-Fullwidth and mathematical letters are already folded by NFKC. A word is folded when it
-mixes Latin letters with look-alikes (`pаypal` with a Cyrillic `а`); a word made only of
-look-alikes is folded when the text around it is Latin and the result is an English
-word, so Russian or Greek text is left alone.
+A word that mixes Latin letters with look-alikes (`pаypal` with a Cyrillic `а`, `ｇood`) is
+folded whenever every letter of the result is Latin. A word made only of look-alikes is
+folded in Latin text when the result is an English word (`сор` -> `cop`), when it is a
+one-letter Cyrillic word (`а`), or when it is an all-capital code with digits (`ЕА-2192`);
+Russian or Greek text, and Greek letters used as symbols (`α-helix`, `the β subunit`), stay
+as they are. Where a look-alike may be one of several letters (`Ӏ`: `l` or `I`), the one
+that makes a known word, or else that matches the case around it, is taken.
 """
 
 from __future__ import annotations
 
+import itertools
+import unicodedata
 from collections.abc import Callable
 
-_PAIRS = {
-    # Cyrillic
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-    "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j",
-    "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l", "ɡ": "g", "ѵ": "v",
-    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
-    "С": "C", "Т": "T", "У": "Y", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "Ԁ": "D",
-    "Ԛ": "Q", "Ԝ": "W", "Ү": "Y", "Һ": "H", "Ӏ": "I",
-    # Greek
-    "α": "a", "ο": "o", "ν": "v", "ι": "i", "κ": "k", "ρ": "p", "τ": "t", "υ": "u",
-    "χ": "x", "ϲ": "c", "ϳ": "j", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H",
-    "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y",
-    "Χ": "X", "Ϲ": "C",
-    # Armenian
-    "օ": "o", "ս": "u", "հ": "h", "ո": "n", "ց": "g", "զ": "q", "ա": "w",
-    # Latin look-alikes outside ASCII that NFKC keeps
-    "ı": "i", "ȷ": "j", "ɑ": "a", "ɩ": "i", "ʟ": "L", "ɪ": "I", "ʀ": "R", "ɴ": "N",
-    "ѐ": "e", "ƅ": "b", "ɢ": "G", "ʜ": "H", "ᴄ": "C", "ᴏ": "O", "ᴠ": "V", "ᴡ": "W",
-    "ᴢ": "Z", "ꞵ": "b",
-}
-HOMOGLYPHS: dict[str, str] = _PAIRS
+from llamos_gateway.lexical import scripts
+from llamos_gateway.lexical.confusables import Confusables
+
+_MAX_CHOICES = 16
 
 
-def has_lookalike(word: str) -> bool:
-    return any(char in HOMOGLYPHS for char in word)
+def has_lookalike(word: str, table: Confusables) -> bool:
+    return not word.isascii() and any(table.latin(c) for c in word)
 
 
-def fold(word: str, latin_text: bool, is_word: Callable[[str], bool]) -> str | None:
+def fold(word: str, latin_text: bool, is_word: Callable[[str], bool],
+         table: Confusables) -> str | None:
     """The Latin spelling of `word`, or None when it should stay as it is."""
-    if word.isascii() or not has_lookalike(word):
+    if word.isascii():
         return None
-    folded = "".join(HOMOGLYPHS.get(char, char) for char in word)
-    if any(char.isascii() and char.isalpha() for char in word):
-        return folded if folded.isascii() else None
-    if latin_text and folded.isascii() and is_word(folded.lower()):
+    if "-" in word:  # `α-helix`, `pаy-per-view`: each part on its own
+        parts = word.split("-")
+        folded_parts = [None if _greek_symbol(p) else _fold(p, latin_text, is_word, table)
+                        for p in parts]
+        if not any(folded_parts):
+            return None
+        return "-".join(f or p for f, p in zip(folded_parts, parts, strict=True))
+    return _fold(word, latin_text, is_word, table)
+
+
+def _fold(word: str, latin_text: bool, is_word: Callable[[str], bool],
+          table: Confusables) -> str | None:
+    if word.isascii() or not word:
+        return None
+    options = [table.latin(c) if not c.isascii() else "" for c in word]
+    if not any(options):
+        return None
+    if not all(opt or not c.isalpha() or scripts.is_latin_letter(c)
+               for c, opt in zip(word, options, strict=True)):
+        return None  # a letter of another script with no Latin look: a foreign word
+    latin_letters = [c for c, opt in zip(word, options, strict=True)
+                     if not opt and c.isalpha()]
+    folded = _choose(word, options, is_word)
+    if latin_letters:
+        return folded
+    if not latin_text:
+        return None
+    if is_word(folded.lower()) and not _greek_symbol(word):
+        return folded
+    letters = [c for c in word if c.isalpha()]
+    if len(letters) == 1 and _script(letters[0]) == "CYRILLIC":
+        return folded
+    if (len(letters) >= 2 and all(c.isupper() for c in letters)
+            and any(c.isdigit() for c in word)):
         return folded
     return None
 
 
-def latin_share(text: str) -> float:
-    """Share of the letters in `text` that are ASCII Latin (look-alikes not counted)."""
+def fold_mixed(run: str, table: Confusables, is_word: Callable[[str], bool]) -> str | None:
+    """A run of letters mixing Latin ones with look-alikes, folded (for URLs, code, ...)."""
+    if run.isascii() or not any(c.isascii() and c.isalpha() for c in run):
+        return None
+    options = [table.latin(c) if not c.isascii() else "" for c in run]
+    if not any(options) or not all(opt or scripts.is_latin_letter(c)
+                                   for c, opt in zip(run, options, strict=True)):
+        return None
+    return _choose(run, options, is_word)
+
+
+def _choose(word: str, options: list[str], is_word: Callable[[str], bool]) -> str:
+    """Each look-alike replaced by one of its letters: a known word if some choice gives
+    one, else the letter whose case matches the word's other letters."""
+    plain = [c for c, opt in zip(word, options, strict=True) if not opt and c.isalpha()]
+    upper = bool(plain) and all(c.isupper() for c in plain)
+    lower = bool(plain) and all(c.islower() for c in plain)
+    picks = [_by_case(opt, upper, lower) if opt else c
+             for c, opt in zip(word, options, strict=True)]
+    ambiguous = [i for i, opt in enumerate(options) if len(opt) > 1]
+    if ambiguous:
+        choices = itertools.islice(itertools.product(*(options[i] for i in ambiguous)),
+                                   _MAX_CHOICES)
+        for choice in choices:
+            trial = list(picks)
+            for i, letter in zip(ambiguous, choice, strict=True):
+                trial[i] = letter
+            candidate = "".join(trial)
+            if is_word(candidate.lower()) and _case_fits(candidate):
+                return candidate
+        camel = any(c.isupper() for c in plain)
+        for i in ambiguous:  # `𝓵mportError`: the camel part around the letter decides
+            for letter in options[i]:
+                if letter.isupper() and i and not camel:
+                    continue
+                trial = list(picks)
+                trial[i] = letter
+                part = _part_at("".join(trial), i)
+                if len(part) > 1 and is_word(part.lower()) and _case_fits(part):
+                    picks[i] = letter
+                    break
+    return "".join(picks)
+
+
+def _part_at(word: str, i: int) -> str:
+    """The camel-case part of `word` holding position `i` (`Import` in `ImportError`)."""
+    start = i
+    while start > 0 and not (word[start].isupper() and word[start - 1].islower()):
+        start -= 1
+    end = i + 1
+    while end < len(word) and not word[end].isupper() and word[end].isalpha():
+        end += 1
+    return word[start:end]
+
+
+def _by_case(options: str, upper: bool, lower: bool) -> str:
+    if upper:
+        return next((o for o in options if o.isupper()), options[0])
+    if lower:
+        return next((o for o in options if o.islower()), options[0])
+    return options[0]
+
+
+def _case_fits(word: str) -> bool:
+    rest = word[1:]
+    return rest == rest.lower() or word == word.upper()
+
+
+def _greek_symbol(word: str) -> bool:
+    """One Greek letter: a symbol in Latin text (`α`, `β`), no look-alike."""
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) == 1 and _script(letters[0]) == "GREEK"
+
+
+def _script(char: str) -> str:
+    return unicodedata.name(char, "").split(" ", 1)[0]
+
+
+def latin_share(text: str, table: Confusables) -> float:
+    """Share of ASCII letters among the letters of `text` that are not look-alikes (those
+    could be either); 0 when every letter is a look-alike."""
     if text.isascii():
         return 1.0
-    letters = [char for char in text if char.isalpha()]
-    if not letters:
+    ascii_letters = other = 0
+    for char in text:
+        if not char.isalpha():
+            continue
+        if char.isascii():
+            ascii_letters += 1
+        elif not table.latin(char):
+            other += 1
+    if not ascii_letters + other:
         return 0.0
-    return sum(char.isascii() for char in letters) / len(letters)
+    return ascii_letters / (ascii_letters + other)

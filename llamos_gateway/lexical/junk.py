@@ -1,10 +1,16 @@
 """Meaningless additions at the end of a text: random handles and junk punctuation.
 
-A clean sentence ends with closing quotes/brackets, at most one terminator (`.`, `!`,
-`?`, `...`, `?!`, `!?`) or one separator/dash, and more closers. Anything else after the
-last word (`. :)`, `..?`, `. ^^`, `+ !`, emoji) is cut back to the first terminator and the
-closers. Handles are `@` tokens mixing letters and digits with no word inside
-(`@fasuv3`, `@f2b63g3`) that only punctuation follows.
+A text may end, after its last word, in closing quotes and brackets, one terminator
+(`.`, `...`, `…`) or a run of `!` and `?` (`!!!`, `?!`), emoji and emoticons (after a word,
+`!` or `?`: `so much!!! 🎉`, `thanks :)`), and closers; or in one separator or dash. Anything
+else after the last word (`. ,`, `.-.`, `..?`, `+ !`, `. :)`) is cut back to the first
+terminator and the closers, emoji and emoticons kept. Handles are `@` tokens mixing
+letters and digits with no word inside (`@fasuv3`, `@f2b63g3`) that only punctuation
+follows.
+
+Nothing is cut when the text ends in a protected span (a URL, code, markup, a number with
+its unit or `%`, a hashtag) or when its last word is not written in Latin letters or digits
+(Chinese, Japanese, Arabic text ends in its own punctuation).
 """
 
 from __future__ import annotations
@@ -13,17 +19,23 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from llamos_gateway.lexical import scripts
+from llamos_gateway.lexical.spans import Span
+
 _HANDLE = re.compile(r"(?<![\w@])@([a-z0-9]{3,12})\b", re.IGNORECASE)
-_PIECE = re.compile(
-    r"\.\.\.|…"
-    r"|[:;=8][-'^]?(?:[()\[\]dDpPoO3/\\|*]|\(-\))+"
-    r"|\^_?\^|<3|\(-\)|--"
+_EMOTICON = r"(?:[:;=8][-'^]?(?:[()\[\]dDpPoO3/\\|*]|\(-\))+|\^_?\^|<3|\(-\)|[xX][dD]\b|\(:)"
+_PIECE = scripts.compile(
+    r"\.\.\.|…|[!?]+"
+    r"|" + _EMOTICON +
+    r"|--"
+    r"|\p{Extended_Pictographic}(?:[\uFE0F\u20E3\U0001F3FB-\U0001F3FF]|\u200D\p{Extended_Pictographic}\uFE0F?)*"
+    r"|[\U0001F1E6-\U0001F1FF]{2}"
     r"|\S"
 )
-_TERMINATORS = frozenset([".", "!", "?", "...", "…"])
-_LEGIT_ENDINGS = frozenset([".", "!", "?", "...", "…", "?!", "!?"])
+_EMOTICON_RE = re.compile(_EMOTICON + r"\Z")
+_TERMINATORS = frozenset([".", "...", "…", "。", "．", "！", "？", "؟", "۔", "।"])
 _SEPARATORS = frozenset([",", ";", ":", "-", "--"])
-_QUOTES = frozenset(["'", '"', "”", "’", "»", "`"])
+_QUOTES = frozenset(["'", '"', "”", "’", "»", "`", "''", "“", "‘", "«", "›", "‹", "」", "』"])
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 _EMOTICON_LETTERS = "dDpPoO3"
 
@@ -38,20 +50,28 @@ class Cut:
     rule: str
 
 
-def ending(text: str, is_word: Callable[[str], bool]) -> Cut | None:
+def ending(text: str, is_word: Callable[[str], bool], spans: list[Span] | None = None) -> Cut | None:
     """One cut for the end of `text`: trailing random handles and junk punctuation."""
     if "@" not in text and _plain_end(text):
         return None
     found = _handles(text, is_word)
     start = tail_start(text, found)
+    floor = max((s.end for s in spans or [] if s.kind != "handle"), default=0)
+    if start < floor:
+        found = [h for h in found if h[0] >= floor]
+        start = max(floor, tail_start(text, found))
+        if start >= len(text.rstrip()) and not found:
+            return None
     if start == 0 or not any(char.isalnum() for char in text[:start]):
+        return None
+    if not _latin_word_before(text, start):
         return None
     tail = text[start:]
     pieces = [(m.start() + start, m.group()) for m in _PIECE.finditer(tail)
               if not any(s <= m.start() + start < e for s, e in found)]
     opened = _open_brackets(text[:start])
     kinds = [_kind(piece, opened) for _, piece in pieces]
-    if not found and _clean(kinds, [p for _, p in pieces]):
+    if not found and _clean(kinds):
         return None
     kept = _keep(pieces, kinds)
     after = "".join(_spaced(text, pos, piece) for pos, piece in kept)
@@ -74,13 +94,21 @@ def _plain_end(text: str) -> bool:
     return before.isalnum() or (before == " " and end[-3:-2].isalnum())
 
 
+def _latin_word_before(text: str, start: int) -> bool:
+    """The last letter or digit before the tail is ASCII or a Latin letter."""
+    i = start - 1
+    while i >= 0 and not text[i].isalnum():
+        i -= 1
+    return i >= 0 and (text[i].isascii() or scripts.is_latin_letter(text[i]))
+
+
 def _handles(text: str, is_word: Callable[[str], bool]) -> list[tuple[int, int]]:
     """Spans of random-looking handles followed by nothing but punctuation and space."""
     spans: list[tuple[int, int]] = []
     if "@" not in text:
         return spans
     end = len(text)
-    for match in reversed(list(_HANDLE.finditer(text))):
+    for match in reversed(list(_HANDLE.finditer(text, max(0, len(text) - 400)))):
         if any(char.isalnum() for char in text[match.end():end]):
             break
         if not _random(match.group(1), is_word):
@@ -88,7 +116,7 @@ def _handles(text: str, is_word: Callable[[str], bool]) -> list[tuple[int, int]]
         start = len(text[:match.start()].rstrip())  # with the spaces before it
         spans.append((start, match.end()))
         end = start
-    return spans
+    return spans[::-1]
 
 
 def _random(body: str, is_word: Callable[[str], bool]) -> bool:
@@ -101,12 +129,16 @@ def _random(body: str, is_word: Callable[[str], bool]) -> bool:
 def tail_start(text: str, skip: list[tuple[int, int]]) -> int:
     """Where the run of punctuation, symbols, emoticons, spaces (and `skip`) closing `text` begins."""
     i = len(text)
+    k = len(skip)
     while i > 0:
         char = text[i - 1]
-        span = next((s for s, e in skip if s < i <= e), None)
+        while k > 0 and skip[k - 1][0] >= i:
+            k -= 1
+        span = skip[k - 1] if k > 0 and skip[k - 1][0] < i <= skip[k - 1][1] else None
         if span is not None:
-            i = span
-        elif char.isspace() or not (char.isalnum() or char == "_") or char in _EMOTICON_LETTERS and _emoticon_letter(text, i - 1):
+            i = span[0]
+        elif (char.isspace() or not (char.isalnum() or char == "_")
+              or char in _EMOTICON_LETTERS and _emoticon_letter(text, i - 1)):
             i -= 1
         else:
             break
@@ -131,45 +163,55 @@ def _open_brackets(text: str) -> dict[str, int]:
 def _kind(piece: str, opened: dict[str, int]) -> str:
     if piece in _TERMINATORS:
         return "end"
-    if piece in _QUOTES or piece in ("''", "``"):
+    if piece[0] in "!?" and set(piece) <= {"!", "?"}:
+        return "shout"
+    if piece in _QUOTES:
         return "close"
     if piece in _CLOSERS and opened.get(_CLOSERS[piece], 0) > 0:
         opened[_CLOSERS[piece]] -= 1
         return "close"
     if piece in _SEPARATORS:
         return "sep"
+    if scripts.pictograph(piece[0]) or "\U0001F1E6" <= piece[0] <= "\U0001F1FF":
+        return "emoji"
+    if _EMOTICON_RE.match(piece):
+        return "emoticon"
     return "junk"
 
 
-def _clean(kinds: list[str], pieces: list[str]) -> bool:
-    """No junk, and every stretch between closers is one legit ending or one separator."""
-    if "junk" in kinds:
-        return False
-    run: list[int] = []
-    for i, kind in enumerate([*kinds, "close"]):
+def _clean(kinds: list[str]) -> bool:
+    """Every stretch between closers reads as a legit ending (see the module doc)."""
+    run: list[str] = []
+    for kind in [*kinds, "close"]:
         if kind != "close":
-            run.append(i)
+            run.append(kind)
             continue
-        if run and not _legit_run([kinds[k] for k in run], [pieces[k] for k in run]):
+        if run and not _legit_run(run):
             return False
         run = []
     return True
 
 
-def _legit_run(kinds: list[str], pieces: list[str]) -> bool:
-    if len(pieces) == 1:
-        return True
-    return all(kind == "end" for kind in kinds) and "".join(pieces) in _LEGIT_ENDINGS and all(
-        len(piece) == 1 for piece in pieces) and "." not in pieces
+def _legit_run(run: list[str]) -> bool:
+    if len(run) == 1:
+        return run[0] != "junk"
+    if "junk" in run or "sep" in run:
+        return False
+    rest = run[1:] if run[0] in ("end", "shout") else run
+    if not all(k in ("emoji", "emoticon", "shout") for k in rest):
+        return False
+    if run[0] == "end" and "emoticon" in rest:
+        return False  # `. :)`: an emoticon after a full stop is an addition
+    return rest[:1] != ["shout"]
 
 
 def _keep(pieces: list[tuple[int, str]], kinds: list[str]) -> list[tuple[int, str]]:
-    """Closers, the first terminator (or, failing one, the first separator) and closers."""
-    anchor = next((i for i, k in enumerate(kinds) if k == "end"), None)
+    """Closers, the first terminator (or, failing one, the first separator), emoji and
+    emoticons that follow a word or `!`/`?`."""
+    anchor = next((i for i, k in enumerate(kinds) if k in ("end", "shout")), None)
     if anchor is None:
         anchor = next((i for i, k in enumerate(kinds) if k == "sep"), None)
-    kept = []
-    for i, (pos, piece) in enumerate(pieces):
-        if kinds[i] == "close" or i == anchor:
-            kept.append((pos, piece))
-    return kept
+    shout = anchor is None or kinds[anchor] == "shout"
+    return [(pos, piece) for i, (pos, piece) in enumerate(pieces)
+            if kinds[i] in ("close", "emoji") or i == anchor
+            or (kinds[i] == "emoticon" and shout and (anchor is None or anchor < i))]

@@ -1,6 +1,7 @@
 """Leetspeak folded inside words (`g00d` -> `good`), only when the result is a word.
 
-Numbers, ordinals, decades and units (`1990s`, `2nd`, `3d`, `5am`) are never touched; a
+Numbers, ordinals, decades and units (`1990s`, `2nd`, `3d`, `5am`) and codes (`B19`, `c46e`)
+are never touched; a
 token with a single letter only becomes a very common word (`7h3` -> `the`).
 """
 
@@ -19,6 +20,9 @@ _NUMBERISH = re.compile(
     r"|^\d+(?:s|d|k|m|b|x|p|am|pm|mm|cm|km|kg|g|gb|mb|hz|fps|mph|yo)?$",
     re.IGNORECASE,
 )
+# Codes, not words: a capital and digits (`B19`, `A380`, `37N`), or hexadecimal with two
+# digits or more (`c46e`, `4ab2`).
+_CODE = re.compile(r"^(?:[A-Z]\d+[A-Z]?|\d+[A-Z]|(?=(?:[a-f]*\d){2})[0-9a-f]+|(?=(?:[A-F]*\d){2})[0-9A-F]+)$")
 _MAX_VARIANTS = 32
 _MAX_LENGTH = 30
 # With fewer than two letters left (`7h3`, `h45`) the token says little: only a very
@@ -28,7 +32,7 @@ _COMMON = 5e7
 
 def candidates(token: str) -> list[str]:
     """Every letter spelling of `token` (lowercased), or [] when it is no leet word."""
-    if not 3 <= len(token) <= _MAX_LENGTH or _NUMBERISH.match(token):
+    if not 3 <= len(token) <= _MAX_LENGTH or _NUMBERISH.match(token) or _CODE.match(token):
         return []
     if not any(char.isalpha() for char in token) or not any(c in LEET for c in token):
         return []

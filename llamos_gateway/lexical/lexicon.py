@@ -1,8 +1,9 @@
 """The word knowledge the lexical purifier ranks with: known words, word and pair counts.
 
 Sources (no evaluation sentences): symspellpy's bundled English unigram and bigram
-frequency dictionaries, the SCOWL word lists in `data/lexicon/` (see its README), and word
-and bigram counts of the GLUE SST-2 *train* split as a movie-review frequency source.
+frequency dictionaries, the SCOWL word lists in `data/lexicon/` (see its README), chat
+slang and technical shorthand (`data/lexicon/slang.txt`, known words only), and word and
+bigram counts of the GLUE SST-2 *train* split as a movie-review frequency source.
 
 One `Lexicon` per purifier instance. The word table is loaded in the constructor; the
 bigram table and the distance-2 candidate index are loaded on first use, so a short
@@ -26,7 +27,7 @@ from llamos_gateway.lexical import candidates
 from llamos_gateway.lexical.cache import cached, default_cache_dir
 
 # Bump when a compiled part changes shape or meaning, so old cache files are ignored.
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 _WORD = re.compile(r"^[a-z]+(?:[-'][a-z]+)*$")
 # A word seen this often in SST-2 train is a correction target even when the general
 # dictionaries lack it (names and slang of movie reviews); rarer ones are only known.
@@ -41,6 +42,7 @@ class Sources:
     bigrams: Path
     wordlist: Path
     train: Path
+    slang: Path
 
     @classmethod
     def bundled(cls) -> Sources:
@@ -51,11 +53,12 @@ class Sources:
             bigrams=Path(str(spell / "frequency_bigramdictionary_en_243_342.txt")),
             wordlist=Path(str(data / "lexicon" / "scowl_en_large.txt.gz")),
             train=Path(str(data / "glue" / "sst2_train.jsonl")),
+            slang=Path(str(data / "lexicon" / "slang.txt")),
         )
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256(f"v{FORMAT_VERSION}".encode())
-        for path in (self.unigrams, self.bigrams, self.wordlist, self.train):
+        for path in (self.unigrams, self.bigrams, self.wordlist, self.train, self.slang):
             stat = path.stat()
             digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
         return digest.hexdigest()[:16]
@@ -71,10 +74,13 @@ class Lexicon:
         if use_cache:
             folder = cache_dir or default_cache_dir()
             self._prefix = folder / f"lexicon-{self._sources.fingerprint()}"
-        keys, counts, names = cached(self._path("words"), self._build_words)
+        keys, counts, names, cased = cached(self._path("words"), self._build_words)
         self.words: dict[str, int] = _unpack_counts(keys, counts)
         self.names: frozenset[str] = frozenset(names.split("\n"))
+        # words the lists spell with inner capitals (`JavaScript`, `McDonald`, `iPhone`)
+        self.cased: frozenset[str] = frozenset(cased.split("\n"))
         self.targets = frozenset(w for w, n in self.words.items() if n > 0)
+        self.slang = frozenset(_read_slang(self._sources.slang, chat_only=True))
         self._bigrams: dict[str, int] | None = None
         self._index: candidates.Index | None = None
 
@@ -84,6 +90,10 @@ class Lexicon:
 
     def is_known(self, word: str) -> bool:
         return word in self.words
+
+    def is_target(self, word: str) -> bool:
+        """A word frequent enough to be the repair of another (`count(word) > 0`)."""
+        return word in self.targets
 
     def count(self, word: str) -> int:
         return self.words.get(word, 0)
@@ -107,7 +117,7 @@ class Lexicon:
         return None if self._prefix is None else self._prefix.with_name(
             f"{self._prefix.name}.{part}.marshal")
 
-    def _build_words(self) -> tuple[str, bytes, str]:
+    def _build_words(self) -> tuple[str, bytes, str, str]:
         spell = dict(_read_counts(self._sources.unigrams, 1))
         train, _ = _train_counts(self._sources.train)
         scale = _scale(spell, train)
@@ -118,8 +128,11 @@ class Lexicon:
         for word, n in train.items():
             words[word] = max(1, int(n * scale)) if n >= _TRAIN_TARGET_MIN else 0
         words.update(spell)
+        for word in _read_slang(self._sources.slang):
+            words.setdefault(word, 0)
+        cased = sorted(w for w in listed if any(c.isupper() for c in w[1:]))
         self._prune()
-        return (*_pack_counts(words), "\n".join(sorted(names)))
+        return (*_pack_counts(words), "\n".join(sorted(names)), "\n".join(cased))
 
     def _build_bigrams(self) -> tuple[str, bytes]:
         spell = dict(_read_counts(self._sources.unigrams, 1))
@@ -168,6 +181,18 @@ def _read_counts(path: Path, arity: int) -> list[tuple[str, int]]:
 def _read_wordlist(path: Path) -> list[str]:
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         return [w for w in handle.read().split("\n") if w]
+
+
+def _read_slang(path: Path, chat_only: bool = False) -> list[str]:
+    """Chat slang and technical shorthand: known words, never correction targets (the chat
+    part alone with `chat_only`)."""
+    words: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# technical") and chat_only:
+            break
+        if not line.startswith("#"):
+            words.extend(line.split())
+    return words
 
 
 def _train_counts(path: Path) -> tuple[Counter[str], Counter[str]]:

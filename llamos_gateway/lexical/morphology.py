@@ -18,7 +18,7 @@ _SUFFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ism", ("", "e")), ("ist", ("", "e")), ("like", ("",)), ("s", ("",)),
 )
 _DOUBLING = frozenset(["ed", "er", "est", "ing", "ings", "ers"])
-_PREFIXES = ("un", "re", "co", "non", "pre", "anti", "over", "under", "mis", "dis", "out",
+PREFIXES = ("un", "re", "co", "non", "pre", "anti", "over", "under", "mis", "dis", "out",
              "super", "semi", "mid", "counter", "inter", "multi", "post", "sub", "hyper")
 _MIN_STEM = 3
 
@@ -28,7 +28,7 @@ def derived(word: str, is_known: Callable[[str], bool]) -> bool:
     return _suffixed(word, is_known) or _compound(word, is_known) or any(
         word.startswith(p) and len(word) - len(p) >= 4
         and (is_known(word[len(p):]) or _suffixed(word[len(p):], is_known))
-        for p in _PREFIXES)
+        for p in PREFIXES)
 
 
 def _compound(word: str, is_known: Callable[[str], bool]) -> bool:

@@ -1,10 +1,12 @@
 """`LexicalPurifier`: the deterministic, offline purifier and screening pass.
 
-Order of work: invisible/bidi characters out and NFKC (character level); then per word:
-homoglyph folding, leetspeak folding, repeated-letter runs, stray capitals planted in
-lowercase words, and context-ranked spelling repair of unknown lowercase words; finally
-junk at the end of the text (random handles, emoticons, stray punctuation). Clean text
-comes back byte for byte.
+Order of work: characters first (`unicode`: deletion controls, bidi order, invisible
+characters, Zalgo marks, compatibility forms); then the scope of every part of the text
+(`spans`: code, markup, URLs, e-mails, paths, identifiers, hashtags, handles, numbers are
+protected from word rules); spaced-out and punctuated words joined (`spacing`); per word
+outside the protected spans: look-alike folding, leetspeak, repeated letters, stray and
+random capitals, and context-ranked spelling repair of unknown lowercase English words;
+finally junk at the end of the text. Clean text comes back byte for byte.
 """
 
 from __future__ import annotations
@@ -17,16 +19,29 @@ from pathlib import Path
 from typing import NamedTuple
 
 from llamos_gateway import __version__
-from llamos_gateway.defense.protocol import Edit, PurifyRequest, PurifyResult
-from llamos_gateway.lexical import casing, compounds, homoglyphs, junk, leetspeak, repeats
+from llamos_gateway.defense.protocol import ProtectedSpan, PurifyRequest, PurifyResult
+from llamos_gateway.lexical import (
+    casing,
+    compounds,
+    homoglyphs,
+    junk,
+    leetspeak,
+    repeats,
+    scripts,
+    spacing,
+)
+from llamos_gateway.lexical.confusables import Confusables
+from llamos_gateway.lexical.languages import ENGLISH_CORE, FunctionWords
 from llamos_gateway.lexical.lexicon import FORMAT_VERSION, Lexicon
+from llamos_gateway.lexical.rewrites import Change, Rewrites
 from llamos_gateway.lexical.screening import Signals, screen
+from llamos_gateway.lexical.spans import Span, protected
 from llamos_gateway.lexical.spelling import Assessment, Speller, SpellingModel
 from llamos_gateway.lexical.tokens import Token, adjacent, tokenize
-from llamos_gateway.lexical.unicode import Normalised, normalise
+from llamos_gateway.lexical.unicode import normalise
 
 # Bump when the rules change what comes out, so cached results of older rules are not reused.
-RULES_VERSION = 2
+RULES_VERSION = 3
 
 # Spelling repair is skipped for text taken for another language or for code: more than
 # this share of unknown words, or, from `_STOPWORD_MIN_WORDS` words on, less than
@@ -34,17 +49,19 @@ RULES_VERSION = 2
 _FOREIGN_SHARE = 0.5
 _STOPWORD_MIN_WORDS = 5
 _STOPWORD_SHARE = 0.1
-_STOPWORDS = frozenset(
-    "a an the and or but nor of to in on at by for with from as is are was were be been am "
-    "it its this that these those i you he she we they me him her us them my your his our "
-    "their not no so if than then too very can will would should could do does did have has "
-    "had n't 's".split())
+_STOPWORDS = ENGLISH_CORE
 _SPELLING_ROUNDS = 3
 # A lowercase part of a compound is repaired from this length on (`docu-makers` stays).
 _MIN_PART_REPAIR = 5
 # Texts longer than this are purified in a worker thread, off the event loop; shorter ones
 # take well under a millisecond, less than the hop to a thread would cost.
 _INLINE_MAX_CHARS = 2000
+# At most this many unknown words of one text are weighed for spelling repair (the rest are
+# left as they are), so that the time per text stays linear in its length.
+_MAX_SPELLING = 2000
+# Chat register: emoji, emoticons, doubled `!`/`?` (slang words count too, see `_informal`).
+# Spelling there is the register, not an attack: spelling and case repair are off.
+_INFORMAL = scripts.compile(r"\p{Extended_Pictographic}|[!?]{2}|(?<!\w)[:;=][-']?[()DPp/](?!\w)|<3")
 
 
 # Plain ASCII words, and letters next to digits or leet symbols (those take the full path).
@@ -66,9 +83,13 @@ class LexicalPurifier:
 
     def __init__(self, *, screen_threshold: float = 0.5, lexicon: Lexicon | None = None,
                  cache_dir: Path | None = None, use_cache: bool = True,
-                 spelling: SpellingModel | None = None) -> None:
+                 spelling: SpellingModel | None = None,
+                 confusables: Confusables | None = None,
+                 function_words: FunctionWords | None = None) -> None:
         self._lexicon = lexicon or Lexicon(cache_dir=cache_dir, use_cache=use_cache)
         self._speller = Speller(self._lexicon, spelling)
+        self._confusables = confusables or Confusables()
+        self._function_words = function_words or FunctionWords()
         self.screen_threshold = screen_threshold
 
     @property
@@ -88,23 +109,38 @@ class LexicalPurifier:
 
     def purify_text(self, text: str) -> PurifyResult:
         norm = normalise(text)
-        plain = self._plain(norm.text)
-        words, counts = ([], {}) if plain is not None else self._words(norm.text)
-        cuts = [junk.Cut(w.token.start, w.token.end, w.form, w.rule)
-                for w in words if w.rule is not None]
-        ending = junk.ending(norm.text, self._lexicon.is_known)
+        rewrites = norm.rewrites
+        spans = protected(self._confusables.skeleton(rewrites.text))
+        joined = spacing.joins(rewrites.text, spans, self._lexicon.is_known,
+                               self._lexicon.is_target)
+        if joined:
+            rewrites = rewrites.apply(joined)
+            spans = protected(self._confusables.skeleton(rewrites.text))
+        current = rewrites.text
+        plain = self._plain(current)
+        words, counts = ([], {}) if plain is not None else self._words(current, spans)
+        changes = [Change(w.token.start, w.token.end, w.form, w.rule)
+                   for w in words if w.rule is not None]
+        changes.extend(self._lookalikes_in_spans(current, spans))
+        ending = junk.ending(current, self._lexicon.is_known, spans)
         if ending is not None:
-            cuts.append(ending)
-        purified = _apply(norm.text, cuts)
-        edits = _edits(text, norm, cuts)
+            changes = [c for c in changes if c.end <= ending.start]
+            changes.append(Change(ending.start, ending.end, ending.after, ending.rule))
+        changes.sort(key=lambda c: c.start)
+        final = rewrites.apply(changes)
+        skipped = _reported(rewrites, spans, words, current)
         signals = Signals(
             words=len(words) if plain is None else plain,
             invisible=norm.invisible,
-            mixed_script=counts.get("homoglyph", 0) + _folded_letters(norm),
+            deletion=norm.deletions,
+            bidi=norm.reordered,
+            zalgo=norm.zalgo,
+            mixed_script=counts.get("homoglyph", 0) + norm.folded,
             leetspeak=counts.get("leetspeak", 0),
             repeats=counts.get("repeats", 0),
             spelling=counts.get("spelling", 0),
             case=counts.get("case", 0),
+            spacing=sum(1 for c in joined),
             near_miss=counts.get("near_miss", 0),
             unknown=counts.get("unknown", 0),
             junk_suffix=ending is not None and ending.rule == "junk_suffix",
@@ -112,10 +148,27 @@ class LexicalPurifier:
         )
         verdict = screen(signals)
         return PurifyResult(
-            original=text, purified=purified, backend=self.name, edits=edits,
+            original=text, purified=final.text, backend=self.name, edits=final.edits,
             reasons=verdict.reasons, suspicious=verdict.score >= self.screen_threshold,
-            score=verdict.score,
+            score=verdict.score, protected=skipped,
         )
+
+    def _lookalikes_in_spans(self, text: str, spans: list[Span]) -> list[Change]:
+        """Look-alikes mixed into Latin words inside protected spans (`pаypal.com`)."""
+        changes: list[Change] = []
+        if text.isascii():
+            return changes
+        for span in spans:
+            piece = text[span.start:span.end]
+            if piece.isascii():
+                continue
+            for run in _LETTERS.finditer(piece):
+                folded = homoglyphs.fold_mixed(run.group(), self._confusables,
+                                               self._lexicon.is_known)
+                if folded is not None and len(run.group()) >= 3:
+                    start = span.start + run.start()
+                    changes.append(Change(start, start + len(run.group()), folded, "homoglyph"))
+        return changes
 
     def _plain(self, text: str) -> int | None:
         """The number of words when every word is a plain known word, else None."""
@@ -128,18 +181,23 @@ class LexicalPurifier:
                 return None
         return len(found)
 
-    def _words(self, text: str) -> tuple[list[_Word], dict[str, int]]:
-        latin = homoglyphs.latin_share(text) >= 0.5
-        words = [self._fold(token, latin) for token in tokenize(text)]
+    def _words(self, text: str, spans: list[Span]) -> tuple[list[_Word], dict[str, int]]:
+        latin = homoglyphs.latin_share(text, self._confusables) >= 0.5
+        tokens = tokenize(text, spans)
+        informal = self._informal(text, tokens)
+        words = [self._fold(text, token, latin, informal) for token in tokens]
+        self._capitals(text, words)
         counts: dict[str, int] = {}
         for word in words:
             if word.rule is not None:
                 counts[word.rule] = counts.get(word.rule, 0) + 1
         lower = not text.islower() and casing.mostly_lowercase([w.form for w in words])
         strays = self._strays(text, words) if lower else {}
-        unknown = sorted({i for i, w in enumerate(words) if self._repairable(w, text)}
+        unknown = sorted({i for i, w in enumerate(words)
+                          if self._repairable(w, text) and not self._foreign_phrase(text, words, i)}
                          | strays.keys())
-        if _foreign(words, len(unknown) - len(strays)):  # a stray capital is no foreign word
+        if (_foreign(words, len(unknown) - len(strays))  # a stray capital is no foreign word
+                or informal or self._function_words.foreign_text(w.form for w in words)):
             counts["unknown"] = len(unknown)
             return words, counts
         for i, spots in list(strays.items()):
@@ -155,6 +213,8 @@ class LexicalPurifier:
                 if repaired is not None and repaired.rule is not None:
                     words[i] = repaired
                     counts[repaired.rule] = counts.get(repaired.rule, 0) + 1
+        if len(unknown) > _MAX_SPELLING:
+            unknown = unknown[:_MAX_SPELLING]
         misses: dict[int, bool] = {}
         fixed: set[int] = set()
         for _ in range(_SPELLING_ROUNDS):
@@ -168,23 +228,52 @@ class LexicalPurifier:
         counts["unknown"] = len(left)
         return words, counts
 
-    def _fold(self, token: Token, latin: bool) -> _Word:
+    def _foreign_phrase(self, text: str, words: list[_Word], i: int) -> bool:
+        """A function word of another language, or a word next to one (`fleur de sel`)."""
+        foreign = self._function_words.is_foreign
+        if foreign(words[i].form):
+            return True
+        return any(_neighbour(text, words, i, step) is not None and foreign(words[i + step].form)
+                   for step in (-1, 1))
+
+    def _informal(self, text: str, tokens: list[Token]) -> bool:
+        """Chat register: emoji, emoticons, `!!`, or a slang word (`lol`, `omg`)."""
+        slang = self._lexicon.slang
+        return (_INFORMAL.search(text) is not None
+                or any(t.text.lower() in slang and len(t.text) > 1 for t in tokens))
+
+    def _fold(self, text: str, token: Token, latin: bool, informal: bool) -> _Word:
         form, rule = token.text, None
         known = self._lexicon.is_known
-        if form.isalpha() and form.isascii() and (len(form) < 3 or known(form.lower())):
+        if form.isascii() and form.isalpha() and (form.islower() or form[1:].islower()) and (
+                len(form) < 3 or known(form.lower())):
             return _Word(token, form, None)  # the common case: a plain known word
-        folded = homoglyphs.fold(form, latin, known)
+        folded = homoglyphs.fold(form, latin, known, self._confusables)
         if folded is not None:
             form, rule = folded, "homoglyph"
         if not form.isalpha() and not known(form.lower()):
             plain = leetspeak.unleet(form, self._lexicon.count, known)
             if plain is not None:
                 form, rule = _like(form, plain), rule or "leetspeak"
-        if repeats.has_run(form) and not known(form.lower()):
+        if (repeats.has_run(form) and not known(form.lower())
+                and not (informal and repeats.expressive(form))):
             shorter = repeats.collapse(form, self._lexicon.count, known)
             if shorter is not None:
                 form, rule = shorter, rule or "repeats"
         return _Word(token, form, rule)
+
+    def _capitals(self, text: str, words: list[_Word]) -> None:
+        """Random capitals undone: `mOvIe`, `TUesDAy` alone, `MoViE` when two words of the
+        text are so."""
+        lexicon = self._lexicon
+        found = [i for i, w in enumerate(words) if w.rule is None and casing.random_capitals(
+            w.form, lexicon.is_known, lexicon.is_target, lexicon.cased)]
+        if len(found) < 2:
+            found = [i for i in found if casing.strewn(words[i].form, lexicon.is_known,
+                                                       lexicon.targets.__contains__)]
+        for i in found:  # the first letter is as it was written: planted capitals come later
+            form = words[i].form
+            words[i] = _Word(words[i].token, form[0] + form[1:].lower(), "case")
 
     def _repairable(self, word: _Word, text: str) -> bool:
         form = word.form
@@ -193,6 +282,7 @@ class LexicalPurifier:
         return (word.rule in (None, "homoglyph") and not word.token.after_apostrophe
                 and form.isascii()
                 and form.isalpha() and form.islower() and not known(form)
+                and not repeats.has_run(form)  # `sooo`, `hmmm`: stretched, not misspelt
                 and not _bracketed_initial(text, word.token.start, form, known))
 
     def _strays(self, text: str, words: list[_Word]) -> dict[int, list[str]]:
@@ -306,30 +396,26 @@ def _like(original: str, plain: str) -> str:
     return plain[:1].upper() + plain[1:] if original[:1].isupper() else plain
 
 
-def _folded_letters(norm: Normalised) -> int:
-    return sum(1 for e in norm.edits if e.rule == "nfkc" and any(c.isalnum() for c in e.after))
+_LETTERS = scripts.compile(r"\p{L}+")
 
 
-def _apply(text: str, cuts: list[junk.Cut]) -> str:
-    out, last = [], 0
-    for cut in sorted(cuts, key=lambda c: c.start):
-        out.append(text[last:cut.start])
-        out.append(cut.after)
-        last = cut.end
-    out.append(text[last:])
-    return "".join(out)
-
-
-def _edits(original: str, norm: Normalised, cuts: list[junk.Cut]) -> tuple[Edit, ...]:
-    """Word and ending cuts in input coordinates; character edits inside them are merged."""
-    edits: list[Edit] = []
-    absorbed: set[int] = set()
-    for cut in cuts:
-        start, end = norm.span(cut.start, cut.end)
-        inner = [k for k, e in enumerate(norm.edits) if start <= e.start and e.end <= end]
-        absorbed.update(inner)
-        rules = [norm.edits[k].rule for k in inner] + [cut.rule]
-        rule = "+".join(dict.fromkeys(rules))
-        edits.append(Edit(start, end, original[start:end], cut.after, rule))
-    edits.extend(e for k, e in enumerate(norm.edits) if k not in absorbed)
-    return tuple(sorted(edits, key=lambda e: (e.start, e.end)))
+def _reported(rewrites: Rewrites, spans: list[Span], words: list[_Word],
+              text: str) -> tuple[ProtectedSpan, ...]:
+    """The protected spans, and runs of words in other scripts, in input coordinates."""
+    found = [(s.start, s.end, s.kind) for s in spans]
+    run: list[int] | None = None
+    for word in words:
+        other = word.rule is None and scripts.OTHER_LETTER.search(word.form) is not None
+        if other and run is not None and text[run[1]:word.token.start].strip(" ,.;:!?-") == "":
+            run[1] = word.token.end
+        elif other:
+            if run is not None:
+                found.append((run[0], run[1], "script"))
+            run = [word.token.start, word.token.end]
+        elif run is not None and not word.form.isdigit():
+            found.append((run[0], run[1], "script"))
+            run = None
+    if run is not None:
+        found.append((run[0], run[1], "script"))
+    found.sort()
+    return tuple(ProtectedSpan(*rewrites.source(start, end), kind) for start, end, kind in found)

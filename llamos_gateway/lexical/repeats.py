@@ -36,3 +36,13 @@ def collapse(word: str, count: Callable[[str], int], is_word: Callable[[str], bo
     if not found:
         return None
     return max(found, key=lambda w: (count(w.lower()), -len(w), w))
+
+
+_VOWEL_RUN = re.compile(r"([aeiouy])\1{2,}", re.IGNORECASE)
+_FINAL_RUN = re.compile(r"([a-z])\1{2,}$", re.IGNORECASE)
+
+
+def expressive(word: str) -> bool:
+    """`yesss`, `pleeease`, `sooo`: a stretched last letter or vowel, as chat writes for
+    emphasis (a planted run sits anywhere: `movvvie`, `fiiilm`)."""
+    return _FINAL_RUN.search(word) is not None or _VOWEL_RUN.search(word) is not None

@@ -15,11 +15,15 @@ from dataclasses import dataclass
 class Signals:
     words: int = 0
     invisible: int = 0
+    deletion: int = 0
+    bidi: int = 0
+    zalgo: int = 0
     mixed_script: int = 0
     leetspeak: int = 0
     repeats: int = 0
     spelling: int = 0
     case: int = 0
+    spacing: int = 0
     near_miss: int = 0
     unknown: int = 0
     junk_suffix: bool = False
@@ -35,6 +39,9 @@ class Screen:
 # weight of one occurrence of each signal
 _WEIGHTS = {
     "invisible": 0.9,
+    "deletion": 0.9,
+    "bidi": 0.9,
+    "zalgo": 0.9,
     "mixed_script": 0.9,
     "leetspeak": 0.8,
     "handle": 0.9,
@@ -42,6 +49,7 @@ _WEIGHTS = {
     "repeats": 0.6,
     "spelling": 0.6,
     "case": 0.6,
+    "spacing": 0.7,
     "near_miss": 0.5,
     "unknown": 0.2,
 }

@@ -15,6 +15,7 @@ fractions, `…`, `™`, `µ`, `℃`, half-width katakana.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from llamos_gateway.lexical import scripts
@@ -24,21 +25,27 @@ from llamos_gateway.lexical.rewrites import Change
 
 _FULLWIDTH = "\uff01-\uff20\uff3b-\uff40\uff5b-\uff5e"
 _ALWAYS = "\U0001d7ce-\U0001d7ff\ufb00-\ufb06"
-_CANDIDATE = scripts.compile(
-    f"(?P<compat>[{_FULLWIDTH}{_ALWAYS}]+)|[\\p{{Latin}}\\p{{Greek}}\\p{{Cyrillic}}][{GENERIC}]+")
+_COMPAT = re.compile(f"[{_FULLWIDTH}{_ALWAYS}]+")
+_MARK = re.compile(f"[{GENERIC}]")
+_ACCENTED = scripts.compile(f"[\\p{{Latin}}\\p{{Greek}}\\p{{Cyrillic}}][{GENERIC}]+")
 
 
 def fold(text: str) -> list[Change]:
     changes: list[Change] = []
     lines: Lines | None = None
-    for match in _CANDIDATE.finditer(text):
+    for match in _COMPAT.finditer(text):
         piece = match.group()
-        compat = match.group("compat") is not None
-        if compat and "\uff01" <= piece[0] <= "\uff5e":
+        if "\uff01" <= piece[0] <= "\uff5e":
             lines = lines or Lines(text, scripts.EAST_ASIAN)
             if lines.has(match.start()):
                 continue
-        folded = unicodedata.normalize("NFKC" if compat else "NFC", piece)
+        folded = unicodedata.normalize("NFKC", piece)
         if folded != piece:
             changes.append(Change(match.start(), match.end(), folded, "nfkc"))
+    if _MARK.search(text) is not None:
+        for match in _ACCENTED.finditer(text):
+            composed = unicodedata.normalize("NFC", match.group())
+            if composed != match.group():
+                changes.append(Change(match.start(), match.end(), composed, "nfkc"))
+        changes.sort(key=lambda c: c.start)
     return changes

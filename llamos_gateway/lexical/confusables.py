@@ -20,11 +20,12 @@ from importlib import resources
 
 _LETTERS = frozenset(string.ascii_letters)
 # Letters that read as Latin ones in common fonts but that UTS #39 files under another
-# prototype (Cyrillic `к` with `ĸ`, `м` with `ʍ`), and Cyrillic letters that read as an
-# accented Latin vowel (`ѐ`, `ё`, `ї`); attackers use them all the same.
+# prototype (Cyrillic `к` with `ĸ`, `м` with `ʍ`, palochka `ӏ` with `i` only), and Cyrillic
+# letters that read as an accented Latin vowel (`ѐ`, `ё`, `ї`); attackers use them all the
+# same. They add to the letters UTS #39 gives.
 _COMMON_FONTS = {"к": "k", "м": "m", "κ": "k", "χ": "x", "Ԁ": "D", "Ԛ": "Q", "Һ": "H",
                  "ȷ": "j", "ƅ": "b", "ꞵ": "b", "ѐ": "e", "ё": "e", "ї": "i", "Ё": "E",
-                 "Ї": "I"}
+                 "Ї": "I", "ӏ": "l"}
 
 
 class Confusables:
@@ -45,7 +46,8 @@ class Confusables:
         return text.translate(self._skeleton)
 
     def latin(self, char: str) -> str:
-        return self.table.get(char, "")
+        table = self._table if self._table is not None else self.table
+        return table.get(char, "")
 
     @property
     def table(self) -> dict[str, str]:
@@ -84,7 +86,7 @@ def _build() -> dict[str, str]:
         if target:
             table[char] = members.get(target, target)
     for char, target in _COMMON_FONTS.items():
-        table.setdefault(char, target)
+        table[char] = table.get(char, "") + "".join(t for t in target if t not in table.get(char, ""))
     return table
 
 

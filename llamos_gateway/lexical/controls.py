@@ -14,11 +14,19 @@ import re
 from llamos_gateway.lexical.rewrites import Change
 
 _ERASERS = re.compile(r"[\x08\x7f]+")
+# The usual case, one character and one eraser, pairs close together: found in C, one
+# change per stretch (the general walk below handles runs of erasers).
+_PAIRS = re.compile(r"[^\n\x08\x7f][\x08\x7f](?:[^\x08\x7f\n]{0,8}[^\n\x08\x7f][\x08\x7f])*")
+_PAIR = re.compile(r"[^\n\x08\x7f][\x08\x7f]")
+_HARD = re.compile(r"[\x08\x7f]{2}|(?:^|\n)[\x08\x7f]")
 
 
 def deletions(text: str) -> list[Change]:
     if "\x08" not in text and "\x7f" not in text:
         return []
+    if _HARD.search(text) is None:
+        return [Change(m.start(), m.end(), _PAIR.sub("", m.group()), "deletion")
+                for m in _PAIRS.finditer(text)]
     changes: list[Change] = []
     floor = 0
     for match in _ERASERS.finditer(text):

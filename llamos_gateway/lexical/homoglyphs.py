@@ -12,6 +12,7 @@ that makes a known word, or else that matches the case around it, is taken.
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 from collections.abc import Callable
 
@@ -26,22 +27,22 @@ def has_lookalike(word: str, table: Confusables) -> bool:
 
 
 def fold(word: str, latin_text: bool, is_word: Callable[[str], bool],
-         table: Confusables) -> str | None:
+         table: Confusables, rank: Callable[[str], int] = lambda _: 0) -> str | None:
     """The Latin spelling of `word`, or None when it should stay as it is."""
     if word.isascii():
         return None
     if "-" in word:  # `α-helix`, `pаy-per-view`: each part on its own
         parts = word.split("-")
-        folded_parts = [None if _greek_symbol(p) else _fold(p, latin_text, is_word, table)
+        folded_parts = [None if _greek_symbol(p) else _fold(p, latin_text, is_word, table, rank)
                         for p in parts]
         if not any(folded_parts):
             return None
         return "-".join(f or p for f, p in zip(folded_parts, parts, strict=True))
-    return _fold(word, latin_text, is_word, table)
+    return _fold(word, latin_text, is_word, table, rank)
 
 
 def _fold(word: str, latin_text: bool, is_word: Callable[[str], bool],
-          table: Confusables) -> str | None:
+          table: Confusables, rank: Callable[[str], int]) -> str | None:
     if word.isascii() or not word:
         return None
     options = [table.latin(c) if not c.isascii() else "" for c in word]
@@ -52,7 +53,7 @@ def _fold(word: str, latin_text: bool, is_word: Callable[[str], bool],
         return None  # a letter of another script with no Latin look: a foreign word
     latin_letters = [c for c, opt in zip(word, options, strict=True)
                      if not opt and c.isalpha()]
-    folded = _choose(word, options, is_word)
+    folded = _choose(word, options, is_word, rank)
     if latin_letters:
         return folded
     if not latin_text:
@@ -79,9 +80,11 @@ def fold_mixed(run: str, table: Confusables, is_word: Callable[[str], bool]) -> 
     return _choose(run, options, is_word)
 
 
-def _choose(word: str, options: list[str], is_word: Callable[[str], bool]) -> str:
-    """Each look-alike replaced by one of its letters: a known word if some choice gives
-    one, else the letter whose case matches the word's other letters."""
+def _choose(word: str, options: list[str], is_word: Callable[[str], bool],
+            rank: Callable[[str], int] = lambda _: 0) -> str:
+    """Each look-alike replaced by one of its letters: the most frequent known word (by
+    `rank`) if some choice gives one, else the letter whose case matches the word's other
+    letters."""
     plain = [c for c, opt in zip(word, options, strict=True) if not opt and c.isalpha()]
     upper = bool(plain) and all(c.isupper() for c in plain)
     lower = bool(plain) and all(c.islower() for c in plain)
@@ -91,13 +94,16 @@ def _choose(word: str, options: list[str], is_word: Callable[[str], bool]) -> st
     if ambiguous:
         choices = itertools.islice(itertools.product(*(options[i] for i in ambiguous)),
                                    _MAX_CHOICES)
+        words = []
         for choice in choices:
             trial = list(picks)
             for i, letter in zip(ambiguous, choice, strict=True):
                 trial[i] = letter
             candidate = "".join(trial)
             if is_word(candidate.lower()) and _case_fits(candidate):
-                return candidate
+                words.append(candidate)
+        if words:
+            return max(words, key=lambda w: (rank(w.lower()), w))
         camel = any(c.isupper() for c in plain)
         for i in ambiguous:  # `𝓵mportError`: the camel part around the letter decides
             for letter in options[i]:
@@ -146,19 +152,17 @@ def _script(char: str) -> str:
     return unicodedata.name(char, "").split(" ", 1)[0]
 
 
+_ASCII_LETTERS = re.compile("[A-Za-z]+")
+_OTHER_LETTERS = scripts.compile(r"[^\P{L}A-Za-z]+")
+
+
 def latin_share(text: str, table: Confusables) -> float:
     """Share of ASCII letters among the letters of `text` that are not look-alikes (those
     could be either); 0 when every letter is a look-alike."""
     if text.isascii():
         return 1.0
-    ascii_letters = other = 0
-    for char in text:
-        if not char.isalpha():
-            continue
-        if char.isascii():
-            ascii_letters += 1
-        elif not table.latin(char):
-            other += 1
+    ascii_letters = sum(map(len, _ASCII_LETTERS.findall(text)))
+    other = sum(map(len, _OTHER_LETTERS.findall(table.skeleton(text))))
     if not ascii_letters + other:
         return 0.0
     return ascii_letters / (ascii_letters + other)

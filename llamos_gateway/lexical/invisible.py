@@ -28,50 +28,71 @@ from llamos_gateway.lexical.lines import Lines
 from llamos_gateway.lexical.rewrites import Change
 
 TATWEEL = "\u0640"
-_ALWAYS = (
-    "\u00ad\u034f\u115f\u1160\u180e\u200b\u2060-\u2064\u206a-\u206f\u3164\ufeff\uffa0"
-    "\ufff9-\ufffb\U0001d173-\U0001d17a" + CONTROLS
-)
+_ALWAYS_CHARS = "".join(
+    [*"\u00ad\u034f\u115f\u1160\u180e\u200b\u3164\ufeff\uffa0", *CONTROLS]
+    + [chr(c) for lo, hi in ((0x2060, 0x2064), (0x206A, 0x206F), (0xFFF9, 0xFFFB),
+                             (0x1D173, 0x1D17A)) for c in range(lo, hi + 1)])
+_ALWAYS = re.escape(_ALWAYS_CHARS)
 _JOINERS = "\u200c\u200d"
 _MARKS = "\u200e\u200f\u061c"
 _SELECTORS = "\ufe00-\ufe0f\U000e0100-\U000e01ef\u180b-\u180d\u180f"
 _TAGS = "\U000e0000-\U000e007f"
-_CANDIDATE = re.compile(f"[{_ALWAYS}{TATWEEL}{_JOINERS}{_MARKS}{_SELECTORS}{_TAGS}]+")
-_ALWAYS_RUN = re.compile(f"[{_ALWAYS}]+")
+# Runs of always-removed characters and joiners, with short ASCII stretches between them:
+# in Latin text (the attack) one match and one C-level deletion per stretch.
+_INVISIBLE = _ALWAYS + _JOINERS
+_STRETCH = re.compile(f"[{_INVISIBLE}](?:[\x00-\x7f]{{0,8}}[{_INVISIBLE}])*")
+_INVISIBLE_SET = frozenset(_ALWAYS_CHARS + _JOINERS)
+_DROP = str.maketrans("", "", _ALWAYS_CHARS + _JOINERS)
+_TATWEELS = re.compile(TATWEEL + "+")
 _FLAG = "\U0001f3f4"
 _TAG_END = "\U000e007f"
+# Kept in some places, decided one by one (they are rare): marks, selectors, tags.
+_CANDIDATE = re.compile(f"[{_MARKS}{_SELECTORS}{_TAGS}]+")
 
 
 def invisible(text: str) -> tuple[list[Change], int]:
     """Changes removing what the reader cannot see, and how many characters went."""
     changes: list[Change] = []
-    removed = 0
+    for match in _STRETCH.finditer(text):
+        start, end = match.span()
+        stretch = match.group()
+        if stretch.count("\u200c") + stretch.count("\u200d") and not (
+                _ascii_at(text, start - 1) and _ascii_at(text, end)):
+            changes.extend(_one_by_one(text, start, end))
+        else:
+            changes.append(Change(start, end, stretch.translate(_DROP), "invisible"))
+    changes.extend(Change(m.start(), m.end(), "", "tatweel") for m in _TATWEELS.finditer(text))
     rtl_lines: Lines | None = None
     for match in _CANDIDATE.finditer(text):
         start, end = match.span()
-        if _ALWAYS_RUN.fullmatch(text, start, end) is not None:
-            changes.append(Change(start, end, "", "invisible"))
-            removed += end - start
-            continue
         rtl_lines = rtl_lines or Lines(text, scripts.RIGHT_TO_LEFT)
-        kept = [text[i] for i in range(start, end) if _keep(text, i, start, rtl_lines)]
-        after = "".join(kept)
+        after = "".join(text[i] for i in range(start, end) if _keep(text, i, start, rtl_lines))
         if after != match.group():
-            rule = "tatweel" if set(match.group()) == {TATWEEL} else "invisible"
-            changes.append(Change(start, end, after, rule))
-            removed += end - start - len(after)
+            changes.append(Change(start, end, after, "invisible"))
+    changes.sort(key=lambda c: c.start)
+    removed = sum(c.end - c.start - len(c.after) for c in changes)
     return changes, removed
+
+
+def _ascii_at(text: str, i: int) -> bool:
+    return not 0 <= i < len(text) or text[i] < "\x80"
+
+
+def _one_by_one(text: str, start: int, end: int) -> list[Change]:
+    """Each character of a stretch next to other scripts or emoji, decided on its own."""
+    changes = []
+    for i in range(start, end):
+        char = text[i]
+        if char in _JOINERS and _keep_joiner(text, i):
+            continue
+        if char in _INVISIBLE_SET:
+            changes.append(Change(i, i + 1, "", "invisible"))
+    return changes
 
 
 def _keep(text: str, i: int, run_start: int, rtl_lines: Lines) -> bool:
     char = text[i]
     before = text[i - 1] if i > 0 else " "
-    after = text[i + 1] if i + 1 < len(text) else " "
-    if char in _JOINERS:
-        if char == "\u200d" and scripts.emoji_part(before) and (
-                scripts.pictograph(after) or scripts.emoji_part(after)):
-            return True
-        return _joining_next_to(text, i)
     if char in _MARKS:
         return rtl_lines.has(i)
     if "\U000e0000" <= char <= _TAG_END:
@@ -79,6 +100,15 @@ def _keep(text: str, i: int, run_start: int, rtl_lines: Lines) -> bool:
     if char == TATWEEL or i > run_start:
         return False  # a second selector on one character, or a stretch stroke
     return _selector_fits(before, char)
+
+
+def _keep_joiner(text: str, i: int) -> bool:
+    before = text[i - 1] if i > 0 else " "
+    after = text[i + 1] if i + 1 < len(text) else " "
+    if text[i] == "\u200d" and scripts.emoji_part(before) and (
+            scripts.pictograph(after) or scripts.emoji_part(after)):
+        return True
+    return _joining_next_to(text, i)
 
 
 def _joining_next_to(text: str, i: int) -> bool:

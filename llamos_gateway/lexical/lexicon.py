@@ -27,7 +27,7 @@ from llamos_gateway.lexical import candidates
 from llamos_gateway.lexical.cache import cached, default_cache_dir
 
 # Bump when a compiled part changes shape or meaning, so old cache files are ignored.
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 _WORD = re.compile(r"^[a-z]+(?:[-'][a-z]+)*$")
 # A word seen this often in SST-2 train is a correction target even when the general
 # dictionaries lack it (names and slang of movie reviews); rarer ones are only known.
@@ -81,6 +81,8 @@ class Lexicon:
         self.cased: frozenset[str] = frozenset(cased.split("\n"))
         self.targets = frozenset(w for w, n in self.words.items() if n > 0)
         self.slang = frozenset(_read_slang(self._sources.slang, chat_only=True))
+        # chat slang and technical shorthand: known, never targets, never word parts
+        self._shorthand = frozenset(_read_slang(self._sources.slang)) - self.words.keys()
         self._bigrams: dict[str, int] | None = None
         self._index: candidates.Index | None = None
 
@@ -89,6 +91,11 @@ class Lexicon:
         return word in self.names
 
     def is_known(self, word: str) -> bool:
+        """A dictionary word, or chat slang and technical shorthand (`lol`, `ptr`)."""
+        return word in self.words or word in self._shorthand
+
+    def in_dictionary(self, word: str) -> bool:
+        """A word of the dictionaries (not slang): what derived forms are built from."""
         return word in self.words
 
     def is_target(self, word: str) -> bool:
@@ -128,8 +135,6 @@ class Lexicon:
         for word, n in train.items():
             words[word] = max(1, int(n * scale)) if n >= _TRAIN_TARGET_MIN else 0
         words.update(spell)
-        for word in _read_slang(self._sources.slang):
-            words.setdefault(word, 0)
         cased = sorted(w for w in listed if any(c.isupper() for c in w[1:]))
         self._prune()
         return (*_pack_counts(words), "\n".join(sorted(names)), "\n".join(cased))

@@ -33,7 +33,7 @@ from llamos_gateway.lexical import (
 from llamos_gateway.lexical.confusables import Confusables
 from llamos_gateway.lexical.languages import ENGLISH_CORE, FunctionWords
 from llamos_gateway.lexical.lexicon import FORMAT_VERSION, Lexicon
-from llamos_gateway.lexical.rewrites import Change, Rewrites
+from llamos_gateway.lexical.rewrites import Change, Rewrites, coarsen
 from llamos_gateway.lexical.screening import Signals, screen
 from llamos_gateway.lexical.spans import Span, protected
 from llamos_gateway.lexical.spelling import Assessment, Speller, SpellingModel
@@ -56,6 +56,14 @@ _MIN_PART_REPAIR = 5
 # Texts longer than this are purified in a worker thread, off the event loop; shorter ones
 # take well under a millisecond, less than the hop to a thread would cost.
 _INLINE_MAX_CHARS = 2000
+_SHORT_FUNCTION_WORD = 3
+# Long texts are looked at in windows of about this many characters (see `_windows`).
+_WINDOW = 2000
+# From this many word edits on, neighbouring edits of one rule are reported as one.
+_COARSE_FROM = 64
+_MIN_CAPITALISED = 5
+# A word this frequent in the English counts is English, whatever other languages' lists say.
+_COMMON_ENGLISH = 1_000_000
 # At most this many unknown words of one text are weighed for spelling repair (the rest are
 # left as they are), so that the time per text stays linear in its length.
 _MAX_SPELLING = 2000
@@ -89,7 +97,8 @@ class LexicalPurifier:
         self._lexicon = lexicon or Lexicon(cache_dir=cache_dir, use_cache=use_cache)
         self._speller = Speller(self._lexicon, spelling)
         self._confusables = confusables or Confusables()
-        self._function_words = function_words or FunctionWords()
+        self._function_words = function_words or FunctionWords(
+            lambda word: self._lexicon.count(word) >= _COMMON_ENGLISH)
         self.screen_threshold = screen_threshold
 
     @property
@@ -117,20 +126,17 @@ class LexicalPurifier:
             rewrites = rewrites.apply(joined)
             spans = protected(self._confusables.skeleton(rewrites.text))
         current = rewrites.text
-        plain = self._plain(current)
-        words, counts = ([], {}) if plain is not None else self._words(current, spans)
-        changes = [Change(w.token.start, w.token.end, w.form, w.rule)
-                   for w in words if w.rule is not None]
+        changes, counts = self._word_changes(current, spans)
         changes.extend(self._lookalikes_in_spans(current, spans))
         ending = junk.ending(current, self._lexicon.is_known, spans)
         if ending is not None:
             changes = [c for c in changes if c.end <= ending.start]
             changes.append(Change(ending.start, ending.end, ending.after, ending.rule))
         changes.sort(key=lambda c: c.start)
-        final = rewrites.apply(changes)
-        skipped = _reported(rewrites, spans, words, current)
+        final = rewrites.apply(coarsen(current, changes) if len(changes) > _COARSE_FROM else changes)
+        skipped = _reported(rewrites, spans, final)
         signals = Signals(
-            words=len(words) if plain is None else plain,
+            words=counts.get("words", 0),
             invisible=norm.invisible,
             deletion=norm.deletions,
             bidi=norm.reordered,
@@ -152,6 +158,31 @@ class LexicalPurifier:
             reasons=verdict.reasons, suspicious=verdict.score >= self.screen_threshold,
             score=verdict.score, protected=skipped,
         )
+
+    def _word_changes(self, text: str, spans: list[Span]) -> tuple[list[Change], dict[str, int]]:
+        """Word rules over the text; a long text window by window (a paragraph or about
+        `_WINDOW` characters), so that the windows of plain known words cost one scan."""
+        changes: list[Change] = []
+        counts: dict[str, int] = {}
+        k = 0
+        for start, end in _windows(text, spans):
+            first = k
+            while k < len(spans) and spans[k].end <= end:
+                k += 1
+            piece = text if (start, end) == (0, len(text)) else text[start:end]
+            plain = self._plain(piece)
+            if plain is not None:
+                counts["words"] = counts.get("words", 0) + plain
+                continue
+            inside = ([Span(s.start - start, s.end - start, s.kind) for s in spans[first:k]]
+                      if start or end < len(text) else spans)
+            words, found = self._words(piece, inside)
+            found["words"] = len(words)
+            for key, value in found.items():
+                counts[key] = counts.get(key, 0) + value
+            changes.extend(Change(w.token.start + start, w.token.end + start, w.form, w.rule)
+                           for w in words if w.rule is not None)
+        return changes, counts
 
     def _lookalikes_in_spans(self, text: str, spans: list[Span]) -> list[Change]:
         """Look-alikes mixed into Latin words inside protected spans (`pаypal.com`)."""
@@ -185,7 +216,13 @@ class LexicalPurifier:
         latin = homoglyphs.latin_share(text, self._confusables) >= 0.5
         tokens = tokenize(text, spans)
         informal = self._informal(text, tokens)
-        words = [self._fold(text, token, latin, informal) for token in tokens]
+        folded: dict[str, tuple[str, str | None]] = {}  # one look per distinct token
+        words = []
+        for token in tokens:
+            found = folded.get(token.text)
+            if found is None:
+                found = folded[token.text] = self._fold(token.text, latin, informal)
+            words.append(_Word(token, *found))
         self._capitals(text, words)
         counts: dict[str, int] = {}
         for word in words:
@@ -194,9 +231,11 @@ class LexicalPurifier:
         lower = not text.islower() and casing.mostly_lowercase([w.form for w in words])
         strays = self._strays(text, words) if lower else {}
         unknown = sorted({i for i, w in enumerate(words)
-                          if self._repairable(w, text) and not self._foreign_phrase(text, words, i)}
+                          if self._repairable(w, text) and not self._foreign_phrase(text, words, i)
+                          and not (_capitalised(w.form) and _in_name(text, words, i))}
                          | strays.keys())
-        if (_foreign(words, len(unknown) - len(strays))  # a stray capital is no foreign word
+        misspelt = sum(1 for i in unknown if i not in strays and words[i].form.islower())
+        if (_foreign(words, misspelt)  # a stray capital or a name is no foreign word
                 or informal or self._function_words.foreign_text(w.form for w in words)):
             counts["unknown"] = len(unknown)
             return words, counts
@@ -229,26 +268,31 @@ class LexicalPurifier:
         return words, counts
 
     def _foreign_phrase(self, text: str, words: list[_Word], i: int) -> bool:
-        """A function word of another language, or a word next to one (`fleur de sel`)."""
-        foreign = self._function_words.is_foreign
+        """A short function word of another language, or a word next to one (`fleur de sel`,
+        `sua sponte`). Longer ones (`habe`, `geen`) are as often slips of English words."""
+        def foreign(word: str) -> bool:
+            return len(word) <= _SHORT_FUNCTION_WORD and self._function_words.is_foreign(word)
         if foreign(words[i].form):
             return True
         return any(_neighbour(text, words, i, step) is not None and foreign(words[i + step].form)
                    for step in (-1, 1))
 
     def _informal(self, text: str, tokens: list[Token]) -> bool:
-        """Chat register: emoji, emoticons, `!!`, or a slang word (`lol`, `omg`)."""
-        slang = self._lexicon.slang
-        return (_INFORMAL.search(text) is not None
-                or any(t.text.lower() in slang and len(t.text) > 1 for t in tokens))
+        """Chat register: emoji, emoticons, `!!`, or a slang word that is no dictionary word
+        (`lol`, `omg`; not `mood`, `wow`)."""
+        slang, dictionary = self._lexicon.slang, self._lexicon.in_dictionary
+        return _INFORMAL.search(text) is not None or any(
+            t.text.lower() in slang and len(t.text) > 1 and not dictionary(t.text.lower())
+            for t in tokens)
 
-    def _fold(self, text: str, token: Token, latin: bool, informal: bool) -> _Word:
-        form, rule = token.text, None
+    def _fold(self, form: str, latin: bool, informal: bool) -> tuple[str, str | None]:
+        """The word with look-alikes, leetspeak and planted letter runs undone, and the rule."""
+        rule = None
         known = self._lexicon.is_known
         if form.isascii() and form.isalpha() and (form.islower() or form[1:].islower()) and (
                 len(form) < 3 or known(form.lower())):
-            return _Word(token, form, None)  # the common case: a plain known word
-        folded = homoglyphs.fold(form, latin, known, self._confusables)
+            return form, None  # the common case: a plain known word
+        folded = homoglyphs.fold(form, latin, known, self._confusables, self._lexicon.count)
         if folded is not None:
             form, rule = folded, "homoglyph"
         if not form.isalpha() and not known(form.lower()):
@@ -260,14 +304,15 @@ class LexicalPurifier:
             shorter = repeats.collapse(form, self._lexicon.count, known)
             if shorter is not None:
                 form, rule = shorter, rule or "repeats"
-        return _Word(token, form, rule)
+        return form, rule
 
     def _capitals(self, text: str, words: list[_Word]) -> None:
         """Random capitals undone: `mOvIe`, `TUesDAy` alone, `MoViE` when two words of the
         text are so."""
         lexicon = self._lexicon
-        found = [i for i, w in enumerate(words) if w.rule is None and casing.random_capitals(
-            w.form, lexicon.is_known, lexicon.is_target, lexicon.cased)]
+        found = [i for i, w in enumerate(words) if w.rule is None
+                 and not w.form[1:].islower() and casing.random_capitals(
+                     w.form, lexicon.is_known, lexicon.is_target, lexicon.cased)]
         if len(found) < 2:
             found = [i for i in found if casing.strewn(words[i].form, lexicon.is_known,
                                                        lexicon.targets.__contains__)]
@@ -278,11 +323,13 @@ class LexicalPurifier:
     def _repairable(self, word: _Word, text: str) -> bool:
         form = word.form
         known = self._lexicon.is_known
+        if known(form) or known(form.lower()):
+            return False
         # a folded look-alike word may still hold a slip: repair it now, not on a second pass
         return (word.rule in (None, "homoglyph") and not word.token.after_apostrophe
-                and form.isascii()
-                and form.isalpha() and form.islower() and not known(form)
-                and not repeats.has_run(form)  # `sooo`, `hmmm`: stretched, not misspelt
+                and form.isascii() and form.isalpha()
+                and (form.islower() or _capitalised(form)) and not known(form.lower())
+                and not repeats.stretched(form)  # `sooo`, `hmmm`: stretched, not misspelt
                 and not _bracketed_initial(text, word.token.start, form, known))
 
     def _strays(self, text: str, words: list[_Word]) -> dict[int, list[str]]:
@@ -349,16 +396,56 @@ class LexicalPurifier:
             left = _neighbour(text, words, i, -1)
             right = _neighbour(text, words, i, 1)
             spots = strays.get(i)
-            form = words[i].form if spots is None else words[i].form.lower()
-            verdict = self._speller.assess(form, left, right, spots)
+            capital = spots is None and _capitalised(words[i].form)
+            form = words[i].form if spots is None and not capital else words[i].form.lower()
+            verdict = self._speller.assess(form, left, right, spots, capital=capital)
             misses[i] = verdict.near_miss
             if verdict.fix is not None:
                 rule = ("case+spelling" if spots is not None else "spelling"
                         if words[i].rule is None else f"{words[i].rule}+spelling")
-                words[i] = _Word(words[i].token, verdict.fix.word, rule)
+                fix = verdict.fix.word
+                words[i] = _Word(words[i].token, fix[:1].upper() + fix[1:] if capital else fix,
+                                 rule)
                 fixed.add(i)
                 changed = True
         return changed
+
+
+_BREAK = re.compile(r"\n|(?<=[.!?])\s")
+_SPACE = re.compile(r"\s")
+
+
+def _windows(text: str, spans: list[Span]) -> list[tuple[int, int]]:
+    """Cut points of a long text: at a line break or after a sentence (else at a space),
+    past every `_WINDOW` characters, never inside a protected span."""
+    if len(text) <= _WINDOW:
+        return [(0, len(text))]
+    out: list[tuple[int, int]] = []
+    start = 0
+    k = 0
+    while start < len(text):
+        cut = (_BREAK.search(text, start + _WINDOW, start + 2 * _WINDOW)
+               or _SPACE.search(text, start + _WINDOW))
+        end = len(text) if cut is None else cut.end()
+        while k < len(spans) and spans[k].end <= end:
+            k += 1
+        if k < len(spans) and spans[k].start < end:  # inside a span: cut after it
+            end = spans[k].end
+        out.append((start, end))
+        start = end
+    return out
+
+
+def _capitalised(form: str) -> bool:
+    """`Mascow`: a capital, then four lowercase letters or more (a slipped name or a slip at
+    the start of a sentence)."""
+    return len(form) >= _MIN_CAPITALISED and form[0].isupper() and form[1:].islower()
+
+
+def _in_name(text: str, words: list[_Word], i: int) -> bool:
+    """A capitalised neighbour: part of a longer name (`Agence France-Presse`)."""
+    return any(0 <= i + step < len(words) and words[i + step].form[:1].isupper()
+               and _neighbour(text, words, i, step) is not None for step in (-1, 1))
 
 
 def _fixed(verdict: Assessment) -> str | None:
@@ -397,25 +484,16 @@ def _like(original: str, plain: str) -> str:
 
 
 _LETTERS = scripts.compile(r"\p{L}+")
+# A run of words in scripts other than Latin (punctuation, digits and spaces between them).
+_OTHER_SCRIPT = scripts.compile(r"[^\P{L}\p{Latin}](?:[\p{L}\p{M}\p{N}\s,.;:!?'’·、。，！？：；-]*"
+                                r"[^\P{L}\p{Latin}])?")
 
 
-def _reported(rewrites: Rewrites, spans: list[Span], words: list[_Word],
-              text: str) -> tuple[ProtectedSpan, ...]:
+def _reported(rewrites: Rewrites, spans: list[Span], final: Rewrites) -> tuple[ProtectedSpan, ...]:
     """The protected spans, and runs of words in other scripts, in input coordinates."""
-    found = [(s.start, s.end, s.kind) for s in spans]
-    run: list[int] | None = None
-    for word in words:
-        other = word.rule is None and scripts.OTHER_LETTER.search(word.form) is not None
-        if other and run is not None and text[run[1]:word.token.start].strip(" ,.;:!?-") == "":
-            run[1] = word.token.end
-        elif other:
-            if run is not None:
-                found.append((run[0], run[1], "script"))
-            run = [word.token.start, word.token.end]
-        elif run is not None and not word.form.isdigit():
-            found.append((run[0], run[1], "script"))
-            run = None
-    if run is not None:
-        found.append((run[0], run[1], "script"))
-    found.sort()
-    return tuple(ProtectedSpan(*rewrites.source(start, end), kind) for start, end, kind in found)
+    found = [ProtectedSpan(*rewrites.source(s.start, s.end), s.kind) for s in spans]
+    if not final.text.isascii():
+        found.extend(ProtectedSpan(*final.source(*m.span()), "script")
+                     for m in _OTHER_SCRIPT.finditer(final.text))
+        found.sort(key=lambda p: (p.start, p.end))
+    return tuple(found)

@@ -46,3 +46,8 @@ def expressive(word: str) -> bool:
     """`yesss`, `pleeease`, `sooo`: a stretched last letter or vowel, as chat writes for
     emphasis (a planted run sits anywhere: `movvvie`, `fiiilm`)."""
     return _FINAL_RUN.search(word) is not None or _VOWEL_RUN.search(word) is not None
+
+
+def stretched(word: str) -> bool:
+    """`sooo`, `hmmm`, `whyyy`: the last letter held (emphasis, no slip)."""
+    return _FINAL_RUN.search(word) is not None

@@ -114,8 +114,13 @@ class Rewrites:
         return Rewrites(self.original, merged)
 
     def _merge(self, cluster: list[tuple[int, int, bool, Change]]) -> Change:
-        if len(cluster) == 1 and not cluster[0][2]:
-            return cluster[0][3]
+        if len(cluster) == 1:
+            start, stop, is_new, change = cluster[0]
+            if not is_new:
+                return change
+            # a new change on unchanged text (the common case): shift it, nothing to merge
+            return Change(self._point(start, left=True), self._point(stop, left=False),
+                          change.after, change.rule)
         out_start = cluster[0][0]
         first = cluster[0]
         last = max(cluster, key=lambda item: (item[1], not item[2]))
@@ -135,7 +140,35 @@ class Rewrites:
                 cut = stop
         pieces.append(self.text[cut:out_end])
         rules = [i[3].rule for i in cluster if not i[2]] + [i[3].rule for i in cluster if i[2]]
-        return Change(src_start, src_end, "".join(pieces), _rules(*rules))
+        rule = rules[0] if len(set(rules)) == 1 else _rules(*rules)
+        return Change(src_start, src_end, "".join(pieces), rule)
+
+
+def coarsen(text: str, changes: list[Change], max_gap: int = 8) -> list[Change]:
+    """Changes of one rule less than `max_gap` characters apart joined into one (a text
+    with an invisible character between every two letters is one change, not thousands)."""
+    if len(changes) < 2:
+        return changes
+    out: list[Change] = []
+    group: list[Change] = []
+    for change in changes:
+        if group and (change.start - group[-1].end > max_gap or change.rule != group[-1].rule):
+            out.append(_joined(text, group))
+            group = []
+        group.append(change)
+    out.append(_joined(text, group))
+    return out
+
+
+def _joined(text: str, group: list[Change]) -> Change:
+    if len(group) == 1:
+        return group[0]
+    pieces: list[str] = []
+    for change, following in zip(group, [*group[1:], None], strict=True):
+        pieces.append(change.after)
+        if following is not None:
+            pieces.append(text[change.end:following.start])
+    return Change(group[0].start, group[-1].end, "".join(pieces), group[0].rule)
 
 
 def _by_start(old: list[tuple[int, int, bool, Change]],

@@ -17,10 +17,12 @@ Pattern = Any  # a compiled `regex` pattern (the library has no type hints)
 _JOINING = ("Arabic Syriac Nko Mongolian Mandaic Adlam Devanagari Bengali Gurmukhi Gujarati "
             "Oriya Tamil Telugu Kannada Malayalam Sinhala Thai Lao Tibetan Myanmar Khmer "
             "Balinese Javanese Tai_Tham Hanifi_Rohingya Phags_Pa Manichaean Psalter_Pahlavi").split()
-JOINING_LETTER = regex.compile("[" + "".join(f"\\p{{Script={s}}}" for s in _JOINING) + "]")
+JOINING_CLASS = "".join(f"\\p{{Script={s}}}" for s in _JOINING)
+JOINING_LETTER = regex.compile("[" + JOINING_CLASS + "]")
 # Emoji that a ZWJ may follow or precede inside an emoji sequence.
-EMOJI_PART = regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}"
-                           r"\uFE0F\u20E3]")
+EMOJI_CLASS = (r"\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}"
+               r"\uFE0F\u20E3")
+EMOJI_PART = regex.compile("[" + EMOJI_CLASS + "]")
 PICTOGRAPH = regex.compile(r"\p{Extended_Pictographic}")
 # East Asian text: full-width forms are its ordinary punctuation, letters and digits.
 EAST_ASIAN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Bopomofo}"

@@ -31,6 +31,9 @@ _INNER = ".,;:!?*_~^`'\"+=|-"
 _PUNCTUATED = re.compile(
     r"(?<![\w'’.@/\\-])[A-Za-z]+(?:[" + re.escape(_INNER) + r"][A-Za-z]+)+(?![\w@/\\]|[.'’-]\w)")
 _SPLIT = re.compile("[" + re.escape(_INNER) + "]")
+# Cheap test: a letter, inner punctuation, a letter (`n't` and `'s` cannot be joined)
+_MAYBE_PUNCTUATED = re.compile(r"[A-Za-z][" + re.escape(_INNER.replace("'", "")) +
+                               r"][A-Za-z]|[A-Za-z]'[A-Za-z]{2}")
 _CONTRACTIONS = frozenset(["s", "t", "re", "ve", "ll", "d", "m"])
 _OPEN_KINDS = frozenset(["identifier"])
 _MAX_RUN = 40
@@ -42,11 +45,12 @@ _MIN_FOREIGN = 4
 def joins(text: str, spans: list[Span], is_word: Callable[[str], bool],
           is_target: Callable[[str], bool]) -> list[Change]:
     """Changes joining spaced-out letters and punctuated words outside protected spans."""
-    if " " not in text and not any(c in text for c in _INNER):
+    spaced = _SPACED.search(text) is not None
+    if not spaced and _MAYBE_PUNCTUATED.search(text) is None:
         return []
     closed = [(s.start, s.end) for s in spans if s.kind not in _OPEN_KINDS]
     found: list[Change] = []
-    for match in _SPACED.finditer(text):
+    for match in _SPACED.finditer(text) if spaced else ():
         if not _inside(closed, match.start(), match.end()):
             words = _segment(match.group().replace(" ", ""), is_target)
             if words is not None:

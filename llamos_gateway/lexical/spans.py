@@ -22,8 +22,10 @@ Every pattern is linear: one scan per line for the block kinds, one regex for th
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 
@@ -65,9 +67,11 @@ _SYNTAX_START = re.compile(
     r"|while\s+.+:\s*$|@\w+(?:\.\w+)*\(|function\s*\w*\s*\(|(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*[=:;]"
     r"|(?:public|private|protected)\s+(?:(?:static|final|abstract|async)\s+)*(?:class|interface|enum|void|[A-Za-z_][\w<>\[\],]*)\s+\w+"
     r"|fn\s+\w+\s*[(<]|func\s+(?:\(\w+\s+\*?\w+\)\s*)?\w+\s*\(|package\s+[\w.]+;?\s*$"
-    r"|#include\b|#define\b|#!/|using\s+[\w.]+;|(?:if|for|while|switch|catch)\s*\("
+    r"|#include\b|#define\b|#!/|using\s+[\w.]+;|(?:if|for|while|switch|catch)\s*\(.*\)\s*(?:\{.*)?$"
     r"|\}|\{\s*$|print\(|printf\(|console\.\w+\()")
 _SYNTAX_END = re.compile(r"(?:;|\{|\}|\};|\)\s*\{|=>\s*\{?|->.*\{)\s*(?://.*|#.*)?$")
+_FIRST_WORD = re.compile(r"\s*(\S+)")
+_CODE_CHAR = re.compile(r"[;{}=<>&|:\[\]()]")
 _OPERATORS = re.compile(r"==|!=|=>|->|::|&&|\|\||\+=|-=|:=|<<|>>|\w\(|\)\.|\]\[|\w\[\w")
 _CONFIG = re.compile(r"^\s*(?:-\s+\S|[\w.\"'-]+\s*:(?:\s|$)|[\w.-]+\s*=\s*\S|\[[\w. \"-]+\]\s*$"
                      r"|\|.*\|\s*$|[^\s,;|]+(?:[,;|\t][^\s,;|]*){2,}\s*$)")
@@ -78,28 +82,59 @@ _UNITS = ("kg|g|mg|µg|μg|t|km|m|cm|mm|µm|μm|nm|mi|ft|yd|lb|lbs|oz|GB|MB|KB|k
           "µs|μs|ns|s|sec|secs|min|mins|h|hr|hrs|Hz|kHz|MHz|GHz|W|kW|MW|kWh|V|mV|A|mA|mAh|dB|"
           "fps|rpm|ppm|bps|kbps|Mbps|Gbps|°C|°F|°|K|L|mL|ml|psi|px|pt|em|rem|sq|USD|EUR|GBP|"
           "bps|x|k|M|B|bn|am|pm|AM|PM")
-_INLINE = re.compile(
-    r"(?P<code>(?P<tick>`+)(?=\S)[^\n]*?(?<=\S)(?P=tick)(?!`))"
-    r"|(?P<markup><!--[\s\S]*?-->|<\?[\s\S]*?\?>|<![A-Za-z][^<>\n]*>"
-    r"|</?[A-Za-z][\w:.-]*(?:\s+[^<>\n]*?)?/?>|\{%[^\n]*?%\}|\{\{[^\n]*?\}\}"
-    r"|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);|\$[^$\n]+\$|\\[a-zA-Z]+(?:\{[^{}\n]*\})*"
-    r"|(?<![\w*])\*\*?(?=[^\s*])[^*\n]*?(?<=[^\s*])\*\*?(?![\w*]))"
-    r"|(?P<url>\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+|\bwww\.\S+|\bmailto:\S+"
-    r"|\b(?:[\w-]+\.)+(?:com|org|net|io|dev|ai|gov|edu|co|uk|de|fr|app|info|me|ly|gg|sh)"
-    r"(?:/\S*)?(?![\w.]))"
-    r"|(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
-    r"|(?P<path>(?<!\S)(?=[^\s/\\]*\w|\S*[/\\]\S*\w)\S*[/\\]\S*|(?<!\S)~[\w.-]*(?=\s|$)"
-    r"|%\w+%\S*)"
-    r"|(?P<hashtag>(?<![\w&#])#\w+)"
-    r"|(?P<handle>(?<![\w@])@\w+(?:[.-]\w+)*)"
-    r"|(?P<number>\b[0-9A-Fa-f]{1,4}(?:::?[0-9A-Fa-f]{1,4}){2,7}\b|(?<![A-Za-z0-9_.])(?:[-+±~≈]|[$€£¥₹])*\d(?:[\d,.:/-]*\d)?(?:[eE][-+]?\d+)?"
-    r"(?:%|‰|(?:" + _UNITS + r"|st|nd|rd|th|s)\b|\s?(?:" + _UNITS + r")\b(?!['’]))?(?![\w.]\w))"
-    r"|(?P<identifier>(?<![\w-])--?[A-Za-z][\w-]*(?:=\S*)?|\$\{?[A-Za-z_]\w*\}?"
-    r"|\b[A-Za-z_][\w.-]*=[^\s,;]*|\b\w+(?:::\w+)+|\b\w+\([^()\n]{0,80}\)|\b\w+(?=\()"
-    r"|\b\w+(?:[._]\w+)+\.?|\b\w*_\w*)"
+class _Kind(NamedTuple):
+    name: str
+    pattern: str
+    trigger: Callable[[str], bool]  # the pattern cannot match where this says no
+
+
+def _any(*patterns: str) -> Callable[[str], bool]:
+    """A trigger: one of the patterns occurs (each starts with a literal, so each search is
+    a fast scan for that character)."""
+    compiled = [re.compile(p) for p in patterns]
+    return lambda text: any(p.search(text) is not None for p in compiled)
+
+
+def _chars(chars: str) -> Callable[[str], bool]:
+    pattern = re.compile("[" + re.escape(chars) + "]")
+    return lambda text: pattern.search(text) is not None
+
+
+_IDENTIFIER_CHAR = _chars("$=_")
+_IDENTIFIER_HINT = _any(r"\((?<=\w\()", r"\.(?<=\w\.)\w", r"-(?<![\w-]-)[A-Za-z]")
+_INLINE_KINDS = (
+    _Kind("code", r"(?P<tick>`+)(?=\S)[^\n]*?(?<=\S)(?P=tick)(?!`)", _chars("`")),
+    _Kind("markup",
+          r"<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<![A-Za-z][^<>\n]*>"
+          r"|</?[A-Za-z][\w:.-]*(?:\s+[^<>\n]*?)?/?>|\{%[^\n]*?%\}|\{\{[^\n]*?\}\}"
+          r"|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);|\$[^$\n]+\$|\\[a-zA-Z]+(?:\{[^{}\n]*\})*"
+          r"|(?<![\w*])\*\*?(?=[^\s*])[^*\n]*?(?<=[^\s*])\*\*?(?![\w*])",
+          _chars("<&$\\*{")),
+    _Kind("url",
+          r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+|\bwww\.\S+|\bmailto:\S+"
+          r"|\b(?:[\w-]+\.)+(?:com|org|net|io|dev|ai|gov|edu|co|uk|de|fr|app|info|me|ly|gg|sh)"
+          r"(?:/\S*)?(?![\w.])",
+          _any(r"\.(?<=\w\.)[a-z]{2}", "://", "mailto:")),
+    _Kind("email", r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", _any(r"@(?<=\w@)[\w-]+\.")),
+    _Kind("path",
+          r"(?<!\S)(?=[^\s/\\]*\w|\S*[/\\]\S*\w)\S*[/\\]\S*|(?<!\S)~[\w.-]*(?=\s|$)|%\w+%\S*",
+          _chars("/\\~%")),
+    _Kind("hashtag", r"(?<![\w&#])#\w+", _chars("#")),
+    _Kind("handle", r"(?<![\w@])@\w+(?:[.-]\w+)*", _chars("@")),
+    _Kind("number",
+          r"\b[0-9A-Fa-f]{1,4}(?:::?[0-9A-Fa-f]{1,4}){2,7}\b"
+          r"|(?<![A-Za-z0-9_.])(?:[-+±~≈]|[$€£¥₹])*\d(?:[\d,.:/-]*\d)?"
+          r"(?:(?<=\.\d)[eE][-+]?\d+|(?<!\.\d)[eE](?:[-+]\d+|\d{2,}))?"
+          r"(?:%|‰|(?:" + _UNITS + r"|(?<=1)st|(?<=2)nd|(?<=3)rd|th|s)\b"
+          r"|\s?(?:" + _UNITS + r")\b(?!['’]))?"
+          r"(?![\w.]\w|[A-Za-z])",
+          _chars("0123456789")),
+    _Kind("identifier",
+          r"(?<![\w-])--?[A-Za-z][\w-]*(?:=\S*)?|\$\{?[A-Za-z_]\w*\}?"
+          r"|\b[A-Za-z_][\w.-]*=[^\s,;]*|\b\w+(?:::\w+)+|\b\w+\([^()\n]{0,80}\)|\b\w+(?=\()"
+          r"|\b\w+(?:[._]\w+)+\.?|\b\w*_\w*",
+          lambda text: _IDENTIFIER_CHAR(text) or "::" in text or _IDENTIFIER_HINT(text)),
 )
-# Cheap test for "may hold an inline span": most sentences hold none.
-_MAYBE = re.compile(r"[`<&$\\/@#_~%(:=]|\w[.]\w|\d|www\.|--|[a-z][A-Z]")
 
 
 def protected(text: str) -> list[Span]:
@@ -113,22 +148,37 @@ def protected(text: str) -> list[Span]:
         if block.kind:
             spans.append(block)
         cut = max(cut, block.end)
-    return spans
+    return _joined(text, spans) if len(spans) > 1 else spans
+
+
+def _joined(text: str, spans: list[Span]) -> list[Span]:
+    """Neighbouring spans of one kind with only spaces between them, as one span."""
+    out = [spans[0]]
+    for span in spans[1:]:
+        last = out[-1]
+        if span.kind == last.kind and (span.start == last.end or text[last.end:span.start].isspace()):
+            out[-1] = Span(last.start, span.end, last.kind)
+        else:
+            out.append(span)
+    return out
 
 
 def _inline(text: str, start: int, end: int) -> list[Span]:
-    if _MAYBE.search(text, start, end) is None:
+    """One regular expression of the kinds that may occur here (most sentences have none;
+    each kind's trigger is a cheap scan), earlier kinds first where two match."""
+    piece = text[start:end] if start or end < len(text) else text
+    active = tuple(k.name for k in _INLINE_KINDS if k.trigger(piece))
+    if not active:
         return []
-    return [Span(m.start(), m.end(), _kind(m)) for m in _INLINE.finditer(text, start, end)
-            if m.end() > m.start()]
+    pattern = _pattern(active)
+    return [Span(m.start(), m.end(), m.lastgroup if m.lastgroup not in (None, "tick") else "code")
+            for m in pattern.finditer(text, start, end) if m.end() > m.start()]
 
 
-def _kind(match: re.Match[str]) -> str:
-    for kind in ("code", "markup", "url", "email", "path", "hashtag", "handle", "number",
-                 "identifier"):
-        if match.group(kind) is not None:
-            return kind
-    return "code"
+@functools.lru_cache(maxsize=64)
+def _pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    kinds = {k.name: k.pattern for k in _INLINE_KINDS}
+    return re.compile("|".join(f"(?P<{name}>{kinds[name]})" for name in names))
 
 
 def _blocks(text: str) -> list[Span]:
@@ -176,11 +226,15 @@ def _looks_like_code(line: str) -> bool:
         line = line[:2000]
     if _PROMPT.match(line) or _SQL.match(line) or _SYNTAX_START.match(line):
         return True
-    words = line.split()
-    if len(words) >= 2 and words[0] in _COMMANDS and (
-            words[1] in _SUBCOMMANDS or any(_argument(w) for w in words[1:])):
-        return True
-    if _SYNTAX_END.search(line) and (_OPERATORS.search(line) or "=" in line):
+    first = _FIRST_WORD.match(line)
+    if first is not None and first.group(1) in _COMMANDS:
+        words = line.split()
+        if len(words) >= 2 and (words[1] in _SUBCOMMANDS or any(_argument(w) for w in words[1:])):
+            return True
+    if _CODE_CHAR.search(line) is None:
+        return False
+    if _SYNTAX_END.search(line, max(0, len(line) - 120)) and (
+            _OPERATORS.search(line) or "=" in line):
         return True
     return len(_OPERATORS.findall(line)) >= 3
 

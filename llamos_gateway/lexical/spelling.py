@@ -68,6 +68,8 @@ class SpellingModel:
     # keeping a word with a stray capital (`lNacks`) costs this much more: the capital
     # shows where it was edited, and the candidates are edits at that spot only
     stray_keep_cost: float = 3.0
+    # a capitalised unknown word is a name more often than a slip: keeping it gains this
+    capital_bonus: float = 6.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,7 @@ class Speller:
         self._near = _keyboard()
 
     def candidates(self, word: str, left: str | None, right: str | None,
-                   at: list[str] | None = None) -> list[Correction]:
+                   at: list[str] | None = None, capital: bool = False) -> list[Correction]:
         """Scored candidates, best first (empty when the word is too short or has none).
 
         `at`: the only candidates to weigh, edits at a spot known to be edited (one
@@ -105,10 +107,12 @@ class Speller:
         model = self._model
         keep = self._keep_score(left, right) - model.length_penalty * min(
             model.long_cap, max(0, len(word) - model.long_from))
-        if self._model.derived_bonus and morphology.derived(word, self._lexicon.is_known):
+        if self._model.derived_bonus and morphology.derived(word, self._lexicon.in_dictionary):
             keep += self._model.derived_bonus
         if any(n is not None and self._lexicon.is_name(n) for n in (left, right)):
             keep += self._model.name_bonus
+        if capital:
+            keep += self._model.capital_bonus
         if at is None:
             near = self._lexicon.near(word, 1 if "-" in word else 2)
         else:
@@ -120,9 +124,10 @@ class Speller:
         return scored
 
     def assess(self, word: str, left: str | None, right: str | None,
-               at: list[str] | None = None) -> Assessment:
-        """The repair of `word`, if one is clearly best, and whether it looks like a typo."""
-        ranked = self.candidates(word, left, right, at)
+               at: list[str] | None = None, capital: bool = False) -> Assessment:
+        """The repair of `word`, if one is clearly best, and whether it looks like a typo.
+        `capital`: the word was written with a capital (`word` is its lowercase)."""
+        ranked = self.candidates(word, left, right, at, capital)
         if not ranked:
             return Assessment(None, False, -math.inf)
         best = ranked[0]

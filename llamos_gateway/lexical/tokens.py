@@ -16,6 +16,9 @@ from llamos_gateway.lexical.spans import Span, protected
 _WORD = re.compile(r"[^\W_](?:[^\W_]|['’-](?=[^\W_])|[@$!|+](?=[^\W_]))*")
 
 
+_APOSTROPHES = ("'", "’")
+
+
 class Token(NamedTuple):
     start: int
     end: int
@@ -32,9 +35,9 @@ def tokenize(text: str, spans: list[Span] | None = None) -> list[Token]:
     tokens: list[Token] = []
     cut = 0
     for span in [*spans, Span(len(text), len(text), "")]:
-        for match in _WORD.finditer(text, cut, span.start):
-            s = match.start()
-            tokens.append(Token(s, match.end(), match.group(), s > 0 and text[s - 1] in "'’"))
+        if cut < span.start:
+            tokens.extend([Token(m.start(), m.end(), m.group(), text[m.start() - 1:m.start()] in _APOSTROPHES)
+                           for m in _WORD.finditer(text, cut, span.start)])
         cut = max(cut, span.end)
     return tokens
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from llamos_gateway.lexical import bidi, compat, controls, invisible, marks
-from llamos_gateway.lexical.rewrites import Rewrites
+from llamos_gateway.lexical.rewrites import Rewrites, coarsen
 
 _ASCII_CONTROL = re.compile(r"[\x08\x7f]")
 
@@ -42,15 +42,15 @@ def normalise(text: str) -> Normalised:
     if text.isascii() and _ASCII_CONTROL.search(text) is None:
         return Normalised(rewrites)
     erased = controls.deletions(text)
-    rewrites = rewrites.apply(erased)
+    rewrites = rewrites.apply(coarsen(rewrites.text, erased))
     reordered = bidi.reading_order(rewrites.text)
     rewrites = rewrites.apply(reordered)
     hidden, removed = invisible.invisible(rewrites.text)
-    rewrites = rewrites.apply(hidden)
+    rewrites = rewrites.apply(coarsen(rewrites.text, hidden))
     zalgo = marks.excess_marks(rewrites.text)
-    rewrites = rewrites.apply(zalgo)
+    rewrites = rewrites.apply(coarsen(rewrites.text, zalgo))
     folded = compat.fold(rewrites.text)
-    rewrites = rewrites.apply(folded)
+    rewrites = rewrites.apply(coarsen(rewrites.text, folded))
     return Normalised(
         rewrites,
         invisible=removed,

@@ -78,8 +78,8 @@ KINDS: dict[str, Callable[[random.Random], str]] = {
     "one_long_word": lambda rng: rng.choice("abcdefgh"),
     "code_lines": lambda rng: rng.choice(["def f(x):\n", "    return x + 1\n", "if (a == b) {\n",
                                           "}\n", "SELECT * FROM t;\n"]),
-    "json": lambda rng: '{"id": %d, "name": "%s", "tags": ["a", "b"]}, ' % (
-        rng.randrange(1000), _words(rng)),
+    "json": lambda rng: json.dumps({"id": rng.randrange(1000), "name": _words(rng),
+                                    "tags": ["a", "b"]}) + ", ",
     "short_lines": lambda rng: _words(rng) + "\n",
 }
 

@@ -171,8 +171,12 @@ def _inline(text: str, start: int, end: int) -> list[Span]:
     if not active:
         return []
     pattern = _pattern(active)
-    return [Span(m.start(), m.end(), m.lastgroup if m.lastgroup not in (None, "tick") else "code")
+    return [Span(m.start(), m.end(), _kind(m.lastgroup))
             for m in pattern.finditer(text, start, end) if m.end() > m.start()]
+
+
+def _kind(group: str | None) -> str:
+    return "code" if group in (None, "tick") else str(group)
 
 
 @functools.lru_cache(maxsize=64)

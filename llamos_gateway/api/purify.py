@@ -1,7 +1,8 @@
 """`POST /v1/purify`: purification only, for teams that already run another gateway.
 
     {"texts": ["..."], "task": "sentiment", "backend": "llamos"}
-    -> {"object": "llamos.purify", "results": [{"purified", "changed", "diff", "reasons", ...}]}
+    -> {"object": "llamos.purify", "results": [{"purified", "changed", "diff", "protected",
+                                                "reasons", ...}]}
 
 The texts go through the process's one `Defense` (`request.state`), the pipeline the chat
 endpoints use, as one batch: `defense.concurrency` of them at once, the configured failure

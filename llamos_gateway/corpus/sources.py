@@ -4,6 +4,7 @@ standard library's own docstrings and source, and the GLUE data bundled with the
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import importlib
 import inspect
@@ -50,12 +51,21 @@ class Fakes:
             fake = _faker().Faker(locale)
             fake.seed_instance(_derive(self._seed, f"faker:{locale}"))
             self._by_locale[locale] = fake
+        if method in _DATES:  # faker's own dates run up to "now": the corpus would drift
+            moment = fake.date_time_between(start_date=_FIRST_DAY, end_date=_LAST_DAY)
+            return str(moment.strftime(kwargs.get("pattern", _DATES[method])))
         args = {k: int(v) if v.lstrip("-").isdigit() else v for k, v in kwargs.items()}
         return str(getattr(fake, method)(**args))
 
     @property
     def locales(self) -> list[str]:
         return sorted(self._by_locale)
+
+
+_FIRST_DAY = datetime.datetime(2000, 1, 1)
+_LAST_DAY = datetime.datetime(2025, 12, 31)
+_DATES = {"date": "%Y-%m-%d", "time": "%H:%M:%S", "iso8601": "%Y-%m-%dT%H:%M:%S",
+          "month_name": "%B", "day_of_week": "%A", "year": "%Y"}
 
 
 def _derive(seed: int, label: str) -> int:

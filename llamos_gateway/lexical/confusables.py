@@ -19,6 +19,9 @@ import unicodedata
 from importlib import resources
 
 _LETTERS = frozenset(string.ascii_letters)
+# Compatibility forms of the Latin letters: full-width, and the mathematical alphanumerics
+# (NFKC gives the letter; UTS #39 lists only some of them).
+_COMPATIBILITY_LETTERS = ((0xFF21, 0xFF3A), (0xFF41, 0xFF5A), (0x1D400, 0x1D6A3))
 # Letters that read as Latin ones in common fonts but that UTS #39 files under another
 # prototype (Cyrillic `к` with `ĸ`, `м` with `ʍ`, palochka `ӏ` with `i` only), and Cyrillic
 # letters that read as an accented Latin vowel (`ѐ`, `ё`, `ї`); attackers use them all the
@@ -85,6 +88,11 @@ def _build() -> dict[str, str]:
         target = _letter(char, prototype)
         if target:
             table[char] = members.get(target, target)
+    for lo, hi in _COMPATIBILITY_LETTERS:  # full-width and mathematical letters
+        for code in range(lo, hi + 1):
+            letter = unicodedata.normalize("NFKC", chr(code))
+            if letter in _LETTERS and letter not in table.get(chr(code), ""):
+                table[chr(code)] = letter + table.get(chr(code), "")
     for char, target in _COMMON_FONTS.items():
         table[char] = table.get(char, "") + "".join(t for t in target if t not in table.get(char, ""))
     return table

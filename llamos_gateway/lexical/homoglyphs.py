@@ -31,7 +31,7 @@ def fold(word: str, latin_text: bool, is_word: Callable[[str], bool],
     """The Latin spelling of `word`, or None when it should stay as it is."""
     if word.isascii():
         return None
-    if "-" in word:  # `α-helix`, `pаy-per-view`: each part on its own
+    if "-" in word and not _code(word):  # `α-helix`, `pаy-per-view`: each part on its own
         parts = word.split("-")
         folded_parts = [None if _greek_symbol(p) else _fold(p, latin_text, is_word, table, rank)
                         for p in parts]
@@ -63,10 +63,16 @@ def _fold(word: str, latin_text: bool, is_word: Callable[[str], bool],
     letters = [c for c in word if c.isalpha()]
     if len(letters) == 1 and _script(letters[0]) == "CYRILLIC":
         return folded
-    if (len(letters) >= 2 and all(c.isupper() for c in letters)
-            and any(c.isdigit() for c in word)):
+    if _code(word):
         return folded
     return None
+
+
+def _code(word: str) -> bool:
+    """`ЕА-2192`: capitals and digits, a code written with look-alikes."""
+    letters = [c for c in word if c.isalpha()]
+    return (len(letters) >= 2 and all(c.isupper() for c in letters)
+            and any(c.isdigit() for c in word))
 
 
 def fold_mixed(run: str, table: Confusables, is_word: Callable[[str], bool]) -> str | None:

@@ -172,7 +172,8 @@ def _kind(piece: str, opened: dict[str, int]) -> str:
         return "close"
     if piece in _SEPARATORS:
         return "sep"
-    if scripts.pictograph(piece[0]) or "\U0001F1E6" <= piece[0] <= "\U0001F1FF":
+    if (scripts.pictograph(piece[0]) or "\U0001F1E6" <= piece[0] <= "\U0001F1FF"
+            or piece in ("\ufe0f", "\u20e3", "\u200d")):  # parts of keycaps and sequences
         return "emoji"
     if _EMOTICON_RE.match(piece):
         return "emoticon"

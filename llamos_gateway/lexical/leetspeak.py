@@ -22,7 +22,7 @@ _NUMBERISH = re.compile(
 )
 # Codes, not words: a capital and digits (`B19`, `A380`, `37N`), or hexadecimal of six
 # characters or more with two digits or more (`d09d6d6e`).
-_CODE = re.compile(r"^(?:[A-Z]\d+[A-Z]?|\d+[A-Z]|(?=(?:[a-f]*\d){2})[0-9a-f]{6,}"
+_CODE = re.compile(r"^(?:[A-Z]\d+|\d+[A-Z]|(?=(?:[a-f]*\d){2})[0-9a-f]{6,}"
                    r"|(?=(?:[A-F]*\d){2})[0-9A-F]{6,})$")
 _MAX_VARIANTS = 32
 _MAX_LENGTH = 30

@@ -126,9 +126,12 @@ class LexicalPurifier:
             rewrites = rewrites.apply(joined)
             spans = protected(self._confusables.skeleton(rewrites.text))
         current = rewrites.text
-        changes, counts = self._word_changes(current, spans)
-        changes.extend(self._lookalikes_in_spans(current, spans))
         ending = junk.ending(current, self._lexicon.is_known, spans)
+        body = len(current) if ending is None else ending.start  # what the writer wrote
+        changes, counts = self._word_changes(current, spans, body)
+        in_spans = self._lookalikes_in_spans(current, spans)
+        counts["homoglyph"] = counts.get("homoglyph", 0) + len(in_spans)
+        changes.extend(in_spans)
         if ending is not None:
             changes = [c for c in changes if c.end <= ending.start]
             changes.append(Change(ending.start, ending.end, ending.after, ending.rule))
@@ -159,7 +162,8 @@ class LexicalPurifier:
             score=verdict.score, protected=skipped,
         )
 
-    def _word_changes(self, text: str, spans: list[Span]) -> tuple[list[Change], dict[str, int]]:
+    def _word_changes(self, text: str, spans: list[Span],
+                      body: int) -> tuple[list[Change], dict[str, int]]:
         """Word rules over the text; a long text window by window (a paragraph or about
         `_WINDOW` characters), so that the windows of plain known words cost one scan."""
         changes: list[Change] = []
@@ -176,7 +180,7 @@ class LexicalPurifier:
                 continue
             inside = ([Span(s.start - start, s.end - start, s.kind) for s in spans[first:k]]
                       if start or end < len(text) else spans)
-            words, found = self._words(piece, inside)
+            words, found = self._words(piece, inside, body - start)
             found["words"] = len(words)
             for key, value in found.items():
                 counts[key] = counts.get(key, 0) + value
@@ -212,10 +216,11 @@ class LexicalPurifier:
                 return None
         return len(found)
 
-    def _words(self, text: str, spans: list[Span]) -> tuple[list[_Word], dict[str, int]]:
+    def _words(self, text: str, spans: list[Span],
+               body: int | None = None) -> tuple[list[_Word], dict[str, int]]:
         latin = homoglyphs.latin_share(text, self._confusables) >= 0.5
         tokens = tokenize(text, spans)
-        informal = self._informal(text, tokens)
+        informal = self._informal(text if body is None else text[:body], tokens)
         folded: dict[str, tuple[str, str | None]] = {}  # one look per distinct token
         words = []
         for token in tokens:
@@ -279,7 +284,7 @@ class LexicalPurifier:
 
     def _informal(self, text: str, tokens: list[Token]) -> bool:
         """Chat register: emoji, emoticons, `!!`, or a slang word that is no dictionary word
-        (`lol`, `omg`; not `mood`, `wow`)."""
+        (`lol`, `omg`; not `mood`, `wow`). A junk ending (`. :)`) is no sign of it."""
         slang, dictionary = self._lexicon.slang, self._lexicon.in_dictionary
         return _INFORMAL.search(text) is not None or any(
             t.text.lower() in slang and len(t.text) > 1 and not dictionary(t.text.lower())

@@ -62,3 +62,13 @@ async def test_lines_run_concurrently_but_answer_in_order(purifier: LexicalPurif
 def test_text_and_jsonl_are_exclusive() -> None:
     result = CliRunner().invoke(build_cli(), ["purify"])
     assert result.exit_code != 0
+
+
+def test_json_says_which_rule_made_each_edit_and_which_spans_were_skipped() -> None:
+    text = "see https://exmaple.com for the \u202eeivom\u202c"
+    result = CliRunner().invoke(build_cli(), ["purify", "--json", "--defense", "lexical", text])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["purified"] == "see https://exmaple.com for the movie"
+    assert [e["rule"] for e in out["edits"]] == ["bidi"]
+    assert out["protected"] == [{"start": 4, "end": 23, "kind": "url"}]

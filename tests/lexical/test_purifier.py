@@ -44,7 +44,7 @@ def test_names_numbers_urls_code_and_other_languages_stay(purifier: LexicalPurif
 @pytest.mark.parametrize(("text", "clean", "rule"), [
     ("a trulу grеat film", "a truly great film", "homoglyph"),
     ("а great film", "a great film", "homoglyph"),
-    ("a ｇｒｅａｔ film", "a great film", "nfkc"),
+    ("a ｇｒｅａｔ film", "a great film", "homoglyph"),
     ("a gr\u200beat fi\u00adlm", "a great film", "invisible"),
     ("a g00d f1lm", "a good film", "leetspeak"),
     ("7h3 best", "the best", "leetspeak"),

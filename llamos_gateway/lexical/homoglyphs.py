@@ -12,7 +12,6 @@ that makes a known word, or else that matches the case around it, is taken.
 from __future__ import annotations
 
 import itertools
-import re
 import unicodedata
 from collections.abc import Callable
 
@@ -158,17 +157,20 @@ def _script(char: str) -> str:
     return unicodedata.name(char, "").split(" ", 1)[0]
 
 
-_ASCII_LETTERS = re.compile("[A-Za-z]+")
+_LATIN_WORD = scripts.compile(r"\p{L}*[A-Za-z]\p{L}*")
 _OTHER_LETTERS = scripts.compile(r"[^\P{L}A-Za-z]+")
 
 
 def latin_share(text: str, table: Confusables) -> float:
-    """Share of ASCII letters among the letters of `text` that are not look-alikes (those
-    could be either); 0 when every letter is a look-alike."""
+    """Share of the letters of `text` in words with ASCII letters (look-alikes mixed into
+    them count as Latin), among those and the letters of other scripts that are no
+    look-alikes; 0 when every letter is a look-alike. The share does not move when the
+    look-alikes of a mixed word are folded."""
     if text.isascii():
         return 1.0
-    ascii_letters = sum(map(len, _ASCII_LETTERS.findall(text)))
-    other = sum(map(len, _OTHER_LETTERS.findall(table.skeleton(text))))
-    if not ascii_letters + other:
+    latin = sum(map(len, _LATIN_WORD.findall(text)))
+    rest = _LATIN_WORD.sub(" ", text)
+    other = sum(map(len, _OTHER_LETTERS.findall(table.skeleton(rest))))
+    if not latin + other:
         return 0.0
-    return ascii_letters / (ascii_letters + other)
+    return latin / (latin + other)

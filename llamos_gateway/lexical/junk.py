@@ -50,8 +50,10 @@ class Cut:
     rule: str
 
 
-def ending(text: str, is_word: Callable[[str], bool], spans: list[Span] | None = None) -> Cut | None:
-    """One cut for the end of `text`: trailing random handles and junk punctuation."""
+def ending(text: str, is_word: Callable[[str], bool], spans: list[Span] | None = None,
+           seen: str | None = None) -> Cut | None:
+    """One cut for the end of `text`: trailing random handles and junk punctuation.
+    `seen`: the text as it reads (look-alikes as their letters), to tell Latin words."""
     if "@" not in text and _plain_end(text):
         return None
     found = _handles(text, is_word)
@@ -64,7 +66,7 @@ def ending(text: str, is_word: Callable[[str], bool], spans: list[Span] | None =
             return None
     if start == 0 or not any(char.isalnum() for char in text[:start]):
         return None
-    if not _latin_word_before(text, start):
+    if not _latin_word_before(text if seen is None else seen, start):
         return None
     tail = text[start:]
     pieces = [(m.start() + start, m.group()) for m in _PIECE.finditer(tail)

@@ -57,6 +57,7 @@ _MIN_PART_REPAIR = 5
 # take well under a millisecond, less than the hop to a thread would cost.
 _INLINE_MAX_CHARS = 2000
 _SHORT_FUNCTION_WORD = 3
+_JOIN_ROUNDS = 3
 # Long texts are looked at in windows of about this many characters (see `_windows`).
 _WINDOW = 2000
 # From this many word edits on, neighbouring edits of one rule are reported as one.
@@ -119,14 +120,20 @@ class LexicalPurifier:
     def purify_text(self, text: str) -> PurifyResult:
         norm = normalise(text)
         rewrites = norm.rewrites
-        spans = protected(self._confusables.skeleton(rewrites.text))
-        joined = spacing.joins(rewrites.text, spans, self._lexicon.is_known,
-                               self._lexicon.is_target)
-        if joined:
-            rewrites = rewrites.apply(joined)
-            spans = protected(self._confusables.skeleton(rewrites.text))
+        seen = self._confusables.skeleton(rewrites.text)
+        spans = protected(seen)
+        joined: list[Change] = []
+        for _ in range(_JOIN_ROUNDS):  # a join can make another (`s t u p i d`f` -> ...)
+            found = spacing.joins(rewrites.text, spans, self._lexicon.is_known,
+                                  self._lexicon.is_target, seen)
+            if not found:
+                break
+            joined.extend(found)
+            rewrites = rewrites.apply(found)
+            seen = self._confusables.skeleton(rewrites.text)
+            spans = protected(seen)
         current = rewrites.text
-        ending = junk.ending(current, self._lexicon.is_known, spans)
+        ending = junk.ending(current, self._lexicon.is_known, spans, seen)
         body = len(current) if ending is None else ending.start  # what the writer wrote
         changes, counts = self._word_changes(current, spans, body)
         in_spans = self._lookalikes_in_spans(current, spans)

@@ -31,6 +31,7 @@ _INNER = ".,;:!?*_~^`'\"+=|-"
 _PUNCTUATED = re.compile(
     r"(?<![\w'’.@/\\-])[A-Za-z]+(?:[" + re.escape(_INNER) + r"][A-Za-z]+)+(?![\w@/\\]|[.'’-]\w)")
 _SPLIT = re.compile("[" + re.escape(_INNER) + "]")
+_GAPS = frozenset(_INNER + " ")
 # Cheap test: a letter, inner punctuation, a letter (`n't` and `'s` cannot be joined)
 _MAYBE_PUNCTUATED = re.compile(r"[A-Za-z][" + re.escape(_INNER.replace("'", "")) +
                                r"][A-Za-z]|[A-Za-z]'[A-Za-z]{2}")
@@ -43,8 +44,13 @@ _MIN_FOREIGN = 4
 
 
 def joins(text: str, spans: list[Span], is_word: Callable[[str], bool],
-          is_target: Callable[[str], bool]) -> list[Change]:
-    """Changes joining spaced-out letters and punctuated words outside protected spans."""
+          is_target: Callable[[str], bool], seen: str | None = None) -> list[Change]:
+    """Changes joining spaced-out letters and punctuated words outside protected spans.
+    `seen`: the text as it reads (look-alikes as their letters, same length) to decide on;
+    the changes keep the characters of `text`."""
+    if seen is not None and seen != text:
+        return [Change(c.start, c.end, _kept(text, c), c.rule)
+                for c in joins(seen, spans, is_word, is_target)]
     spaced = _SPACED.search(text) is not None
     if not spaced and _MAYBE_PUNCTUATED.search(text) is None:
         return []
@@ -66,6 +72,13 @@ def joins(text: str, spans: list[Span], is_word: Callable[[str], bool],
         if not out or change.start >= out[-1].end:
             out.append(change)
     return out
+
+
+def _kept(text: str, change: Change) -> str:
+    """`change.after` (made from the read text) spelt with the characters of `text`: the
+    same letters in the same order, the spaces where `after` has them."""
+    letters = iter([c for c in text[change.start:change.end] if c not in _GAPS])
+    return "".join(" " if c == " " else next(letters) for c in change.after)
 
 
 def _inside(closed: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -129,7 +142,8 @@ def _joined(word: str, is_word: Callable[[str], bool],
     if marks <= _STRONG:
         if not whole and max(len(p) for p in pieces) <= 2:
             return None  # `tl;dr`, `a:b`: abbreviations and labels
-        return joined if whole or not all_words else None
+        known_pieces = all(len(p) >= 2 and is_word(p.lower()) for p in pieces)
+        return joined if whole or not known_pieces else None
     if not whole:
         return None
     if marks <= _ALWAYS_JOINED:

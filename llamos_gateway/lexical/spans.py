@@ -131,7 +131,7 @@ _INLINE_KINDS = (
           _chars("0123456789")),
     _Kind("identifier",
           r"(?<![\w-])--?[A-Za-z][\w-]*(?:=\S*)?|\$\{?[A-Za-z_]\w*\}?"
-          r"|\b[A-Za-z_][\w.-]*=[^\s,;]*|\b\w+(?:::\w+)+|\b\w+\([^()\n]{0,80}\)|\b\w+(?=\()"
+          r"|\b[A-Za-z_][\w.-]*=[^\s,;]*|\b\w+(?:::\w+)+|\b\w+\([^()\n]{0,80}\)|\b\w+\("
           r"|\b\w+(?:[._]\w+)+\.?|\b\w*_\w*",
           lambda text: _IDENTIFIER_CHAR(text) or "::" in text or _IDENTIFIER_HINT(text)),
 )

@@ -20,10 +20,10 @@ _NUMBERISH = re.compile(
     r"|^\d+(?:s|d|k|m|b|x|p|am|pm|mm|cm|km|kg|g|gb|mb|hz|fps|mph|yo)?$",
     re.IGNORECASE,
 )
-# Codes, not words: a capital and digits (`B19`, `A380`, `37N`), or hexadecimal of six
+# Codes, not words: a capital and digits (`B19`, `A380`, `37N`), or hexadecimal of eight
 # characters or more with two digits or more (`d09d6d6e`).
-_CODE = re.compile(r"^(?:[A-Z]\d+|\d+[A-Z]|(?=(?:[a-f]*\d){2})[0-9a-f]{6,}"
-                   r"|(?=(?:[A-F]*\d){2})[0-9A-F]{6,})$")
+_CODE = re.compile(r"^(?:[A-Z]\d+|\d+[A-Z]|(?=(?:[a-f]*\d){2})[0-9a-f]{8,}"
+                   r"|(?=(?:[A-F]*\d){2})[0-9A-F]{8,})$")
 _MAX_VARIANTS = 32
 _MAX_LENGTH = 30
 # With fewer than two letters left (`7h3`, `h45`) the token says little: only a very

@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable
 from typing import NamedTuple
 
 
@@ -85,55 +84,58 @@ _UNITS = ("kg|g|mg|µg|μg|t|km|m|cm|mm|µm|μm|nm|mi|ft|yd|lb|lbs|oz|GB|MB|KB|k
 class _Kind(NamedTuple):
     name: str
     pattern: str
-    trigger: Callable[[str], bool]  # the pattern cannot match where this says no
+    # character -> a pattern that must occur for the kind to occur when that character is
+    # in the text (None: the character alone is enough); each starts with its character,
+    # so each search is a fast scan
+    triggers: dict[str, re.Pattern[str] | None]
 
 
-def _any(*patterns: str) -> Callable[[str], bool]:
-    """A trigger: one of the patterns occurs (each starts with a literal, so each search is
-    a fast scan for that character)."""
-    compiled = [re.compile(p) for p in patterns]
-    return lambda text: any(p.search(text) is not None for p in compiled)
+def _kind_of(name: str, pattern: str, needs: str, **triggers: str) -> _Kind:
+    found: dict[str, re.Pattern[str] | None] = dict.fromkeys(needs)
+    for char, trigger in zip(needs, triggers.get("patterns", "").split("\x00"), strict=False):
+        if trigger:
+            found[char] = re.compile(trigger)
+    return _Kind(name, pattern, found)
 
 
-def _chars(chars: str) -> Callable[[str], bool]:
-    pattern = re.compile("[" + re.escape(chars) + "]")
-    return lambda text: pattern.search(text) is not None
+def _occurs(kind: _Kind, text: str, chars: set[str]) -> bool:
+    return any(char in chars and (trigger is None or trigger.search(text) is not None)
+               for char, trigger in kind.triggers.items())
 
 
-_IDENTIFIER_CHAR = _chars("$=_")
-_IDENTIFIER_HINT = _any(r"\((?<=\w\()", r"\.(?<=\w\.)\w", r"-(?<![\w-]-)[A-Za-z]")
 _INLINE_KINDS = (
-    _Kind("code", r"(?P<tick>`+)(?=\S)[^\n]*?(?<=\S)(?P=tick)(?!`)", _chars("`")),
-    _Kind("markup",
+    _kind_of("code", r"(?P<tick>`+)(?=\S)[^\n]*?(?<=\S)(?P=tick)(?!`)", "`"),
+    _kind_of("markup",
           r"<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<![A-Za-z][^<>\n]*>"
           r"|</?[A-Za-z][\w:.-]*(?:\s+[^<>\n]*?)?/?>|\{%[^\n]*?%\}|\{\{[^\n]*?\}\}"
           r"|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);|\$[^$\n]+\$|\\[a-zA-Z]+(?:\{[^{}\n]*\})*"
           r"|(?<![\w*])\*\*?(?=[^\s*])[^*\n]*?(?<=[^\s*])\*\*?(?![\w*])",
-          _chars("<&$\\*{")),
-    _Kind("url",
+          "<&$\\*{"),
+    _kind_of("url",
           r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+|\bwww\.\S+|\bmailto:\S+"
           r"|\b(?:[\w-]+\.)+(?:com|org|net|io|dev|ai|gov|edu|co|uk|de|fr|app|info|me|ly|gg|sh)"
           r"(?:/\S*)?(?![\w.])",
-          _any(r"\.(?<=\w\.)[a-z]{2}", "://", "mailto:")),
-    _Kind("email", r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", _any(r"@(?<=\w@)[\w-]+\.")),
-    _Kind("path",
+          ".:", patterns=r"\.(?<=\w\.)[a-z]{2}" + "\x00" + r":(?://|(?<=mailto:))"),
+    _kind_of("email", r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", "@", patterns=r"@(?<=\w@)[\w-]+\."),
+    _kind_of("path",
           r"(?<!\S)(?=[^\s/\\]*\w|\S*[/\\]\S*\w)\S*[/\\]\S*|(?<!\S)~[\w.-]*(?=\s|$)|%\w+%\S*",
-          _chars("/\\~%")),
-    _Kind("hashtag", r"(?<![\w&#])#\w+", _chars("#")),
-    _Kind("handle", r"(?<![\w@])@\w+(?:[.-]\w+)*", _chars("@")),
-    _Kind("number",
+          "/\\~%"),
+    _kind_of("hashtag", r"(?<![\w&#])#\w+", "#"),
+    _kind_of("handle", r"(?<![\w@])@\w+(?:[.-]\w+)*", "@"),
+    _kind_of("number",
           r"\b[0-9A-Fa-f]{1,4}(?:::?[0-9A-Fa-f]{1,4}){2,7}\b"
           r"|(?<![A-Za-z0-9_.])(?:[-+±~≈]|[$€£¥₹])*\d(?:[\d,.:/-]*\d)?"
           r"(?:(?<=\.\d)[eE][-+]?\d+|(?<!\.\d)[eE](?:[-+]\d+|\d{2,}))?"
           r"(?:%|‰|(?:" + _UNITS + r"|(?<=1)st|(?<=2)nd|(?<=3)rd|th|s)\b"
           r"|\s?(?:" + _UNITS + r")\b(?!['’]))?"
           r"(?![\w.]\w|[A-Za-z])",
-          _chars("0123456789")),
-    _Kind("identifier",
+          "0123456789"),
+    _kind_of("identifier",
           r"(?<![\w-])--?[A-Za-z][\w-]*(?:=\S*)?|\$\{?[A-Za-z_]\w*\}?"
           r"|\b[A-Za-z_][\w.-]*=[^\s,;]*|\b\w+(?:::\w+)+|\b\w+\([^()\n]{0,80}\)|\b\w+\("
           r"|\b\w+(?:[._]\w+)+\.?|\b\w*_\w*",
-          lambda text: _IDENTIFIER_CHAR(text) or "::" in text or _IDENTIFIER_HINT(text)),
+          "$=_:(.-", patterns="\x00\x00\x00::\x00" + r"\((?<=\w\()" + "\x00"
+          + r"\.(?<=\w\.)\w" + "\x00" + r"-(?<![\w-]-)[A-Za-z]"),
 )
 
 
@@ -167,7 +169,8 @@ def _inline(text: str, start: int, end: int) -> list[Span]:
     """One regular expression of the kinds that may occur here (most sentences have none;
     each kind's trigger is a cheap scan), earlier kinds first where two match."""
     piece = text[start:end] if start or end < len(text) else text
-    active = tuple(k.name for k in _INLINE_KINDS if k.trigger(piece))
+    chars = set(piece)
+    active = tuple(k.name for k in _INLINE_KINDS if _occurs(k, piece, chars))
     if not active:
         return []
     pattern = _pattern(active)

@@ -161,16 +161,21 @@ _LATIN_WORD = scripts.compile(r"\p{L}*[A-Za-z]\p{L}*")
 _OTHER_LETTERS = scripts.compile(r"[^\P{L}A-Za-z]+")
 
 
-def latin_share(text: str, table: Confusables) -> float:
+def latin_share(text: str, table: Confusables, seen: str | None = None) -> float:
     """Share of the letters of `text` in words with ASCII letters (look-alikes mixed into
     them count as Latin), among those and the letters of other scripts that are no
     look-alikes; 0 when every letter is a look-alike. The share does not move when the
-    look-alikes of a mixed word are folded."""
+    look-alikes of a mixed word are folded. `seen`: the skeleton of `text`, if known."""
     if text.isascii():
         return 1.0
-    latin = sum(map(len, _LATIN_WORD.findall(text)))
-    rest = _LATIN_WORD.sub(" ", text)
-    other = sum(map(len, _OTHER_LETTERS.findall(table.skeleton(rest))))
+    seen = seen if seen is not None else table.skeleton(text)
+    latin, pieces, last = 0, [], 0
+    for match in _LATIN_WORD.finditer(text):
+        latin += match.end() - match.start()
+        pieces.append(seen[last:match.start()])
+        last = match.end()
+    pieces.append(seen[last:])
+    other = sum(map(len, _OTHER_LETTERS.findall(" ".join(pieces))))
     if not latin + other:
         return 0.0
     return latin / (latin + other)

@@ -135,7 +135,7 @@ class LexicalPurifier:
         current = rewrites.text
         ending = junk.ending(current, self._lexicon.is_known, spans, seen)
         body = len(current) if ending is None else ending.start  # what the writer wrote
-        changes, counts = self._word_changes(current, spans, body)
+        changes, counts = self._word_changes(current, spans, body, seen)
         in_spans = self._lookalikes_in_spans(current, spans)
         counts["homoglyph"] = counts.get("homoglyph", 0) + len(in_spans)
         changes.extend(in_spans)
@@ -169,8 +169,8 @@ class LexicalPurifier:
             score=verdict.score, protected=skipped,
         )
 
-    def _word_changes(self, text: str, spans: list[Span],
-                      body: int) -> tuple[list[Change], dict[str, int]]:
+    def _word_changes(self, text: str, spans: list[Span], body: int,
+                      seen: str) -> tuple[list[Change], dict[str, int]]:
         """Word rules over the text; a long text window by window (a paragraph or about
         `_WINDOW` characters), so that the windows of plain known words cost one scan."""
         changes: list[Change] = []
@@ -187,7 +187,8 @@ class LexicalPurifier:
                 continue
             inside = ([Span(s.start - start, s.end - start, s.kind) for s in spans[first:k]]
                       if start or end < len(text) else spans)
-            words, found = self._words(piece, inside, body - start)
+            words, found = self._words(piece, inside, body - start,
+                                       seen if piece is text else seen[start:end])
             found["words"] = len(words)
             for key, value in found.items():
                 counts[key] = counts.get(key, 0) + value
@@ -223,9 +224,9 @@ class LexicalPurifier:
                 return None
         return len(found)
 
-    def _words(self, text: str, spans: list[Span],
-               body: int | None = None) -> tuple[list[_Word], dict[str, int]]:
-        latin = homoglyphs.latin_share(text, self._confusables) >= 0.5
+    def _words(self, text: str, spans: list[Span], body: int | None = None,
+               seen: str | None = None) -> tuple[list[_Word], dict[str, int]]:
+        latin = homoglyphs.latin_share(text, self._confusables, seen) >= 0.5
         tokens = tokenize(text, spans)
         informal = self._informal(text if body is None else text[:body], tokens)
         folded: dict[str, tuple[str, str | None]] = {}  # one look per distinct token

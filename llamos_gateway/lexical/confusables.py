@@ -14,7 +14,6 @@ fonts are added (`_COMMON_FONTS`). The letters of one set are all offered: `Ӏ` 
 from __future__ import annotations
 
 import json
-import re
 import string
 import unicodedata
 from importlib import resources
@@ -38,8 +37,7 @@ class Confusables:
     def __init__(self) -> None:
         self._table: dict[str, str] | None = None
         self._lookalikes: dict[str, list[str]] | None = None
-        self._skeleton: dict[str, str] | None = None
-        self._pattern = re.compile("(?!)")
+        self._skeleton: dict[int, str] | None = None
 
     def skeleton(self, text: str) -> str:
         """`text` with every look-alike replaced by its first letter (same length), for
@@ -47,10 +45,8 @@ class Confusables:
         if text.isascii():
             return text
         if self._skeleton is None:
-            self._skeleton = {c: letters[0] for c, letters in self.table.items()}
-            self._pattern = re.compile("[" + re.escape("".join(sorted(self._skeleton))) + "]")
-        first = self._skeleton
-        return self._pattern.sub(lambda m: first[m.group()], text)
+            self._skeleton = {ord(c): letters[0] for c, letters in self.table.items()}
+        return text.translate(self._skeleton)
 
     def latin(self, char: str) -> str:
         table = self._table if self._table is not None else self.table

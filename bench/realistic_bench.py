@@ -253,8 +253,9 @@ def main() -> None:
         for name, data in (("suite", rows), ("sst2_ours", ours["sst2_ours"]),
                            ("rte_ours", ours["rte_ours"])):
             with (opts.write_sets / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
-                for row in data:
-                    handle.write(json.dumps({k: row[k] for k in ("clean", "attacked", "kind")},
+                for row in data:  # kinds named by set: the scorer also reads its own C1, ...
+                    handle.write(json.dumps({"clean": row["clean"], "attacked": row["attacked"],
+                                             "kind": f"{name}:{row['kind']}"},
                                             ensure_ascii=False) + "\n")
     opts.out.parent.mkdir(parents=True, exist_ok=True)
     opts.out.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -13,6 +13,7 @@ from asgi_lifespan import LifespanManager
 
 from llamos_gateway.api.app import create_app
 from llamos_gateway.defense.protocol import Purifier
+from llamos_gateway.localllm import LocalModel, bundled_model_path
 from llamos_gateway.settings import RedisSettings, Settings, load_settings
 from llamos_gateway.testing import FakeOpenAI, MarkPurifier, ServedApp
 from llamos_gateway.wiring import Components, open_components
@@ -32,6 +33,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("LLAMOS_") or name == "PROMETHEUS_MULTIPROC_DIR":
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def local_model() -> Iterator[LocalModel]:
+    """The bundled SmolLM2-135M-Instruct, loaded once for the whole session: every test that
+    needs the real model shares it (each context opens on first use)."""
+    model = LocalModel(bundled_model_path())
+    yield model
+    model.close()
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from llamos_gateway.defense.policy import PolicyOverride
 from llamos_gateway.errors import AuthenticationFailed, PermissionDenied
-from llamos_gateway.settings import ApiKey, DefenseMode
+from llamos_gateway.settings import ApiKey
 from llamos_gateway.storage import Quota
 
 
@@ -15,7 +16,7 @@ from llamos_gateway.storage import Quota
 class Principal:
     key_id: str
     admin: bool
-    defense_mode: DefenseMode | None
+    policy: PolicyOverride | None  # the key's layer of the defense policy
     quota: Quota
 
 
@@ -38,7 +39,7 @@ class Authenticator:
 
     def authenticate(self, authorization: str | None, x_api_key: str | None = None) -> Principal:
         if not self._keys:
-            return Principal("anonymous", admin=True, defense_mode=None, quota=self._default_quota)
+            return Principal("anonymous", admin=True, policy=None, quota=self._default_quota)
         presented = _bearer(authorization) or (x_api_key or "")
         if not presented:
             raise AuthenticationFailed(
@@ -54,7 +55,7 @@ class Authenticator:
         quota = Quota(match.requests_per_minute or self._default_quota.requests_per_minute,
                       match.tokens_per_minute or self._default_quota.tokens_per_minute)
         return Principal(self._ids[id(match)], admin=match.admin,
-                         defense_mode=match.defense_mode, quota=quota)
+                         policy=match.policy(), quota=quota)
 
     @staticmethod
     def require_admin(principal: Principal) -> None:

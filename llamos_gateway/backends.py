@@ -97,7 +97,7 @@ def defense_for(defense: DefenseSettings, served: Mapping[str, Purifier] | Purif
     roles, embeddings, failure policy, concurrency, default task."""
     return Defense(served, roles=defense.roles, purify_embeddings=defense.purify_embeddings,
                    fail_policy=defense.fail_policy, concurrency=defense.concurrency,
-                   task=defense.task)
+                   task=defense.task, policy=defense.policy())
 
 
 def build_offline(name: str, defense: DefenseSettings) -> Purifier:

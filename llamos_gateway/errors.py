@@ -108,6 +108,19 @@ class DefenseUnavailable(LlamosError):
         self.partial = partial
 
 
+class ContentBlocked(LlamosError):
+    """The defense refused the request: its suspicion score reached `block_threshold` under
+    `action: block`. `outcome` is the `DefenseOutcome` (for the audit trail)."""
+
+    status = 400
+    type = "invalid_request_error"
+    code = "content_blocked"
+
+    def __init__(self, message: str, *, outcome: Any = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.outcome = outcome
+
+
 class ConfigError(LlamosError):
     """Bad configuration, found at start-up. The message names the key."""
 

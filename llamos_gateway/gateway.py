@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from llamos_gateway.defense import Defense, DefenseMode, DefenseOutcome
+from llamos_gateway.defense import Defense, DefenseOutcome
+from llamos_gateway.defense.policy import Policy, PolicyBook, PolicyOverride
+from llamos_gateway.errors import ContentBlocked
 from llamos_gateway.schemas import estimate_tokens, validate
 from llamos_gateway.storage import Quota, RateLimiter
 from llamos_gateway.trace import Trace
@@ -21,11 +23,12 @@ from llamos_gateway.upstream.router import ModelRouter
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling and how they want the defense applied."""
+    """Who is calling and how they want the defense applied: the key's layer of the policy
+    and the request's own (its headers); the gateway resolves them with the model's."""
 
     key_id: str = "anonymous"
-    mode: DefenseMode = DefenseMode.ENFORCE
-    task: str | None = None
+    key: PolicyOverride | None = None
+    header: PolicyOverride | None = None
     quota: Quota = field(default_factory=Quota)
 
 
@@ -41,10 +44,16 @@ class GatewayReply:
 
 
 class Gateway:
-    def __init__(self, *, router: ModelRouter, defense: Defense, limiter: RateLimiter) -> None:
+    def __init__(self, *, router: ModelRouter, defense: Defense, limiter: RateLimiter,
+                 policies: PolicyBook | None = None) -> None:
         self.router = router
         self.defense = defense
+        self.policies = policies or PolicyBook(defense.policy, {})
         self._limiter = limiter
+
+    def policy(self, alias: str, caller: Caller) -> Policy:
+        """The defense policy of a request for model `alias` (header > key > model > global)."""
+        return self.policies.resolve(alias, key=caller.key, header=caller.header)
 
     async def handle(self, endpoint: Endpoint, body: dict[str, Any], caller: Caller,
                      trace: Trace, raw: bytes | None = None) -> GatewayReply:
@@ -57,7 +66,12 @@ class Gateway:
         trace.stream = stream
         await self._limiter.acquire(caller.key_id, tokens=estimate_tokens(endpoint, body),
                                     quota=caller.quota)
-        purified, outcome = await self.defense.apply(endpoint, body, caller.mode, caller.task)
+        try:
+            purified, outcome = await self.defense.apply(endpoint, body,
+                                                         self.policy(alias, caller))
+        except ContentBlocked as exc:
+            trace.defense = exc.outcome
+            raise
         trace.defense = outcome
         forward_raw = raw if purified is body and route.upstream_model == alias else None
         if route.upstream_model != alias:

@@ -24,14 +24,19 @@ from pydantic_settings.exceptions import SettingsError
 
 from llamos_gateway import backends
 from llamos_gateway.config_sources import check_environment, read_yaml
+from llamos_gateway.defense.policy import (
+    DEFAULT_BLOCK_THRESHOLD,
+    Action,
+    Policy,
+    PolicyBook,
+    PolicyOverride,
+    Role,
+)
 from llamos_gateway.defense.protocol import DefenseMode as DefenseMode  # re-exported
 from llamos_gateway.defense.protocol import FailPolicy, Task
 from llamos_gateway.errors import ConfigError
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
-
-
-Role = Literal["user", "tool", "system", "assistant"]
 
 
 def _comma_list(value: Any) -> Any:
@@ -66,12 +71,20 @@ class ApiKey(_Group):
     defense_mode: DefenseMode | None = None
     requests_per_minute: int | None = Field(None, ge=1)
     tokens_per_minute: int | None = Field(None, ge=1)
+    defense: PolicyOverride | None = None  # this key's policy: mode, backend, action, ...
+
+    def policy(self) -> PolicyOverride | None:
+        """This key's layer of the defense policy (`defense_mode` is short for defense.mode)."""
+        if self.defense_mode is None:
+            return self.defense
+        base = self.defense or PolicyOverride()
+        return base if base.mode is not None else base.model_copy(update={"mode": self.defense_mode})
 
 
 class AuthSettings(_Group):
     """Bearer keys. Empty list = no auth (local development)."""
 
-    api_keys: Annotated[list[ApiKey], NoDecode] = Field(default_factory=list, description="bearer keys: strings or {key, id, admin, defense_mode, requests_per_minute, tokens_per_minute}; empty = no auth")
+    api_keys: Annotated[list[ApiKey], NoDecode] = Field(default_factory=list, description="bearer keys: strings or {key, id, admin, defense_mode, defense, requests_per_minute, tokens_per_minute}; empty = no auth")
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -99,6 +112,7 @@ class ModelSpec(_Group):
     timeout_s: float | None = Field(None, gt=0)
     max_retries: int | None = Field(None, ge=0, le=10)
     extra_headers: dict[str, str] = Field(default_factory=dict)
+    defense: PolicyOverride | None = None  # this model's policy: mode, backend, action, ...
 
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) if self.api_key_env else None
@@ -117,7 +131,9 @@ class DefenseSettings(_Group):
     backend: str = Field(
         backends.AUTO, description="auto = llamos when a defense model is set, else lexical",
         json_schema_extra={"enum": [backends.AUTO, *backends.names()]})
-    model: str | None = Field(None, description="defense LLM: an alias from `models` or a litellm model string")
+    model: Annotated[str | list[str] | None, NoDecode] = Field(None, description="defense LLM: an alias from `models` or a litellm model string; a list = fallbacks, tried in order on error or timeout")
+    action: Action = Field(Action.PURIFY, description="texts scoring >= block_threshold: purify (forward the purified text), flag (forward the original, record the verdict) or block (400 content_blocked)")
+    block_threshold: float = Field(DEFAULT_BLOCK_THRESHOLD, ge=0.0, le=1.0, description="suspicion score from which a text is suspicious (and blocked under action block); see bench/verdict_bench.py")
     api_base: str | None = Field(None, description="OpenAI-compatible base URL of the defense model")
     api_key_env: str | None = Field(None, description="environment variable holding the defense model's key")
     roles: Annotated[list[Role], NoDecode] = Field(
@@ -153,6 +169,32 @@ class DefenseSettings(_Group):
     @classmethod
     def _roles_list(cls, value: Any) -> Any:
         return _comma_list(value)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_list(cls, value: Any) -> Any:
+        if isinstance(value, str) and ("," in value or value.strip().startswith("[")):
+            return _comma_list(value)
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _models_given(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list) and not value:
+            raise ValueError("an empty list: give at least one defense model, or none")
+        return value
+
+    @property
+    def models(self) -> list[str]:
+        """The defense models, first choice first (empty: none)."""
+        if self.model is None:
+            return []
+        return [self.model] if isinstance(self.model, str) else list(self.model)
+
+    def policy(self) -> Policy:
+        """The global layer of the defense policy."""
+        return Policy(mode=self.mode, action=self.action, block_threshold=self.block_threshold,
+                      roles=frozenset(self.roles), task=self.task)
 
 
 class RedisSettings(_Group):
@@ -214,7 +256,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     models: dict[str, ModelSpec] = Field(
         default_factory=dict,
-        description="alias -> {model, api_base, api_key_env, passthrough, timeout_s, max_retries, extra_headers}")
+        description="alias -> {model, api_base, api_key_env, passthrough, timeout_s, max_retries, extra_headers, defense}; defense = this model's policy {mode, backend, action, block_threshold, roles, task}")
     defense: DefenseSettings = Field(default_factory=DefenseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
@@ -236,6 +278,11 @@ class Settings(BaseSettings):
         # YAML values arrive as init arguments (see load_settings); env must win over them,
         # so env comes first.
         return env_settings, init_settings
+
+    def policies(self) -> PolicyBook:
+        """The global defense policy and each model alias's overrides."""
+        return PolicyBook(self.defense.policy(),
+                          {a: m.defense for a, m in self.models.items() if m.defense is not None})
 
     @property
     def defense_backend(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +25,7 @@ from llamos_gateway.agent.purifier import LLMPurifier
 from llamos_gateway.auth import Authenticator
 from llamos_gateway.defense import Defense, DefenseMode, FailPolicy, Purifier
 from llamos_gateway.defense.caching import CachingPurifier
+from llamos_gateway.defense.fallback import FallbackPurifier
 from llamos_gateway.defense.segmenting import SegmentingPurifier
 from llamos_gateway.errors import ConfigError
 from llamos_gateway.gateway import Gateway
@@ -121,26 +122,29 @@ def build_router(settings: Settings, client: aiohttp.ClientSession) -> ModelRout
         routes[name] = Route(name, factory(), name, "llamos-local", "local")
     for alias, spec in settings.models.items():
         routes[alias] = _route(alias, spec, settings, client, builtins, key=f"models.{alias}")
-    return ModelRouter(routes, defense=_defense_route(settings, client, routes, builtins))
+    defense = [_defense_route(name, i, settings, client, routes, builtins)
+               for i, name in enumerate(settings.defense.models)]
+    return ModelRouter(routes, defense=defense[0] if defense else None, fallbacks=defense[1:])
 
 
-def _defense_route(settings: Settings, client: aiohttp.ClientSession, routes: dict[str, Route],
-                   builtins: dict[str, Callable[[], LocalChatModel]]) -> Route | None:
-    """The defense LLM: one of the aliases, or a model string of its own (`defense.model`)."""
+def _defense_route(model: str, index: int, settings: Settings, client: aiohttp.ClientSession,
+                   routes: dict[str, Route],
+                   builtins: dict[str, Callable[[], LocalChatModel]]) -> Route:
+    """A defense LLM: one of the aliases, or a model string of its own (`defense.model`, or
+    its `index`-th entry when it is a list of fallbacks)."""
     d = settings.defense
-    if d.model is None:
-        return None
-    if d.model in routes and routes[d.model].path == "local":
-        return routes[d.model]
+    if model in routes and routes[model].path == "local":
+        return routes[model]
     # The agent retries on its own (defense.max_retries) with defense.timeout_s per attempt, so
     # its upstream must not retry again underneath: an alias is rebuilt without retries.
-    alias = settings.models.get(d.model)
-    base = alias or ModelSpec(model=d.model, api_base=d.api_base, api_key_env=d.api_key_env)
+    alias = settings.models.get(model)
+    base = alias or ModelSpec(model=model, api_base=d.api_base, api_key_env=d.api_key_env)
     spec = base.model_copy(update={"timeout_s": d.timeout_s, "max_retries": 0})
     # a missing key is reported once, under the key the user wrote: models.<alias> (already
     # said when the alias was built) or defense.model
-    return _route("defense", spec, settings, client, builtins, key="defense.model",
-                  warn=alias is None)
+    key = "defense.model" if isinstance(d.model, str) else f"defense.model[{index}]"
+    return _route("defense" if index == 0 else f"defense-{index}", spec, settings, client,
+                  builtins, key=key, warn=alias is None)
 
 
 def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.ClientSession,
@@ -201,12 +205,21 @@ class BackendBuilder:
 
     def _agent(self, prompts: PromptSet | None) -> Purifier:
         d = self._settings.defense
-        route = self._router.defense
-        if route is None:
+        routes = self._router.defense_routes
+        if not routes:
             raise ConfigError(_NEEDS_MODEL)
-        agent = LLMPurifier(
+        chosen = prompts or agent_prompts(self._settings)
+        agents = [(name, self._one_agent(route, chosen))
+                  for name, route in zip(d.models, routes, strict=True)]
+        agent: Purifier = agents[0][1] if len(agents) == 1 else FallbackPurifier(agents)
+        return SegmentingPurifier(agent, max_chars=d.max_chars, mode=d.long_text,
+                                  concurrency=d.concurrency)
+
+    def _one_agent(self, route: Route, prompts: PromptSet) -> LLMPurifier:
+        d = self._settings.defense
+        return LLMPurifier(
             upstream=route.upstream, model=route.upstream_model,
-            prompts=prompts or agent_prompts(self._settings), task=d.task,
+            prompts=prompts, task=d.task,
             limits=DriftLimits(max_edit_ratio=d.max_edit_ratio,
                                max_length_ratio=d.max_length_ratio),
             timeout_s=d.timeout_s, max_retries=d.max_retries,
@@ -214,8 +227,6 @@ class BackendBuilder:
             # a rewrite the guards reject is a defense failure under fail-closed
             drift_policy="reject" if d.fail_policy == "closed" else "forward",
             inflight=self._inflight)
-        return SegmentingPurifier(agent, max_chars=d.max_chars, mode=d.long_text,
-                                  concurrency=d.concurrency)
 
 
 def cached(settings: Settings, purifier: Purifier, cache: Cache, *,
@@ -238,12 +249,26 @@ def preflight(settings: Settings) -> None:
     for alias, spec in settings.models.items():
         plan_route(alias, spec, key=f"models.{alias}")
     d = settings.defense
-    if d.model is not None and d.model not in settings.models:
-        plan_route("defense", ModelSpec(model=d.model, api_base=d.api_base), key="defense.model")
+    for i, model in enumerate(d.models):
+        if model not in settings.models:
+            key = "defense.model" if isinstance(d.model, str) else f"defense.model[{i}]"
+            plan_route("defense", ModelSpec(model=model, api_base=d.api_base), key=key)
     if backends.get(settings.defense_backend).needs_model:
-        if d.model is None:
+        if not d.models:
             raise ConfigError(_NEEDS_MODEL)
         agent_prompts(settings)
+    check_policies(settings, backends.available(has_model=bool(d.models)))
+
+
+def check_policies(settings: Settings, built: Sequence[str]) -> None:
+    """Every backend a model's or a key's policy names is one this gateway builds."""
+    layers = [(f"models.{a}.defense.backend", m.defense) for a, m in settings.models.items()]
+    layers += [(f"auth.api_keys[{i}].defense.backend", k.defense)
+               for i, k in enumerate(settings.auth.api_keys)]
+    for key, layer in layers:
+        if layer is not None and layer.backend is not None and layer.backend not in built:
+            raise ConfigError(f"{key}: backend '{layer.backend}' is not built by this gateway "
+                              f"(built: {', '.join(built)})")
 
 
 def defense_backends(settings: Settings, builder: BackendBuilder,
@@ -297,8 +322,11 @@ async def open_components(settings: Settings, *, purifier: Purifier | None = Non
             served = defense_backends(settings, builder, state.cache)
         chosen = next(iter(served.values()))
         defense = backends.defense_for(settings.defense, served)
+        if purifier is None:
+            check_policies(settings, list(served))
         quota = Quota(settings.rate_limit.requests_per_minute, settings.rate_limit.tokens_per_minute)
-        gateway = Gateway(router=router, defense=defense, limiter=limiter or state.limiter)
+        gateway = Gateway(router=router, defense=defense, limiter=limiter or state.limiter,
+                          policies=settings.policies())
         probes: dict[str, Probe] = {"redis": state.probe} if state.redis is not None else {}
         for route in router.routes():
             up = route.upstream

@@ -124,7 +124,8 @@ class LLMPurifier:
         return PurifyResult(
             original=original, purified=purified, backend=self.name,
             edits=char_edits(original, purified), reasons=tuple(reasons),
-            suspicious=purified != original, prompt_version=self._prompts.version,
+            suspicious=purified != original, score=1.0 if purified != original else 0.0,
+            prompt_version=self._prompts.version,
             fallback=fallback, agent_called=True, defense_tokens=tokens, extra=extra,
         ).with_timing(started)
 

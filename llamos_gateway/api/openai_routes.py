@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
 from llamos_gateway.defense import DefenseMode, Task
+from llamos_gateway.defense.policy import PolicyOverride
 from llamos_gateway.errors import (
     BodyTooLarge,
     InvalidRequest,
@@ -57,20 +58,28 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def caller_for(request: Request, principal: Principal) -> Caller:
+    return Caller(key_id=principal.key_id, key=principal.policy, header=header_policy(request),
+                  quota=principal.quota)
+
+
+def header_policy(request: Request) -> PolicyOverride | None:
+    """The request's own layer of the defense policy: x-llamos-defense and x-llamos-task."""
     settings = components(request).settings
-    mode = principal.defense_mode or settings.defense.mode
     header = request.headers.get("x-llamos-defense")
     if header and not settings.defense.header_override:
         raise PermissionDenied("this gateway does not let clients choose the defense mode "
                                "(defense.header_override is false)")
+    mode = None
     if header:
         try:
             mode = DefenseMode(header.strip().lower())
         except ValueError:
             raise InvalidRequest("header x-llamos-defense must be enforce, shadow or off",
                                  param="x-llamos-defense") from None
-    task = header_task(request) or settings.defense.task
-    return Caller(key_id=principal.key_id, mode=mode, task=task, quota=principal.quota)
+    task = header_task(request)
+    if mode is None and task is None:
+        return None
+    return PolicyOverride(mode=mode, task=task)
 
 
 def header_task(request: Request) -> Task | None:

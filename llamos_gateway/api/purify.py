@@ -1,8 +1,13 @@
 """`POST /v1/purify`: purification only, for teams that already run another gateway.
 
     {"texts": ["..."], "task": "sentiment", "backend": "llamos"}
-    -> {"object": "llamos.purify", "results": [{"purified", "changed", "diff", "protected",
-                                                "reasons", ...}]}
+    -> {"object": "llamos.purify", "score", "verdict", "action",
+        "results": [{"purified", "changed", "score", "verdict", "diff", "protected",
+                     "reasons", ...}]}
+
+Each text gets the verdict the chat endpoints would give it under the global policy
+(`defense.action`, `defense.block_threshold`); `/v1/purify` itself never refuses: a
+`blocked` verdict is reported (the caller decides), as LiteLLM's guardrail endpoint does.
 
 The texts go through the process's one `Defense` (`request.state`), the pipeline the chat
 endpoints use, as one batch: `defense.concurrency` of them at once, the configured failure
@@ -24,6 +29,8 @@ from starlette.responses import Response
 from llamos_gateway.api.openai_routes import authenticate, components, header_task, read_body
 from llamos_gateway.defense import DefenseOutcome, PurifyResult, Task
 from llamos_gateway.defense.codec import public
+from llamos_gateway.defense.fallback import ATTEMPTS
+from llamos_gateway.defense.policy import Verdict
 from llamos_gateway.errors import InvalidRequest, LlamosError
 from llamos_gateway.trace import Trace
 
@@ -52,7 +59,8 @@ async def purify(request: Request) -> Response:
         llamos.observe(trace)
         raise
     trace.defense = outcome
-    headers = {"x-llamos-backend": outcome.backend}
+    headers = {"x-llamos-backend": outcome.backend, "x-llamos-score": f"{outcome.score:.4f}",
+               "x-llamos-verdict": outcome.verdict.value}
     if outcome.prompt_version:
         headers["x-llamos-prompt"] = outcome.prompt_version
     if outcome.fail_open:
@@ -73,17 +81,24 @@ def _parse(raw: bytes) -> PurifyBody:
 
 
 def _report(texts: Sequence[str], outcome: DefenseOutcome, trace: Trace) -> dict[str, object]:
-    items = [_item(i, r) for i, r in enumerate(outcome.per_text(texts))]
+    results = outcome.per_text(texts)
+    verdicts = outcome.verdicts if len(outcome.verdicts) == len(results) else (
+        [outcome.verdict] * len(results))
+    items = [_item(i, r, v) for i, (r, v) in enumerate(zip(results, verdicts, strict=True))]
     return {"object": "llamos.purify", "backend": outcome.backend,
             "prompt_version": outcome.prompt_version, "fail_open": outcome.fail_open,
-            "results": items,
+            "score": round(outcome.score, 4), "verdict": outcome.verdict.value,
+            "action": outcome.policy.action.value,
+            "block_threshold": outcome.policy.block_threshold, "results": items,
             "timings": {"purify_ms": round(outcome.purify_ms, 3),
                         "total_ms": round((time.perf_counter() - trace.started) * 1000.0, 3)}}
 
 
-def _item(index: int, result: PurifyResult) -> dict[str, object]:
+def _item(index: int, result: PurifyResult, verdict: Verdict) -> dict[str, object]:
     item = public(result)
     timings: dict[str, object] = {"purify_ms": item.pop("purify_ms")}
     if "defense_ms" in result.extra:
         timings["defense_ms"] = result.extra["defense_ms"]
-    return {"index": index, **item, "diff": item.pop("edits"), "timings": timings}
+    extra = {ATTEMPTS: result.extra[ATTEMPTS]} if ATTEMPTS in result.extra else {}
+    return {"index": index, **item, "verdict": verdict.value, "diff": item.pop("edits"),
+            "timings": timings, **extra}

@@ -12,6 +12,12 @@ lexical pass, its `partial` result) or else unchanged, and the outcome names the
 (`fail_open`). Under fail-closed (enforce mode) `apply` and `purify` raise it (the API
 answers 503); `purify_each` reports the text as refused (`fail_closed`) and goes on.
 
+Verdicts and actions: every outcome carries the request's `Policy` (`policy.py`), so the
+suspicion score (the highest of its texts), the verdict (clean / repaired / suspicious /
+blocked) and what goes on (`forwarded`) are decided here and nowhere else. `apply` refuses a
+blocked request (`ContentBlocked`, which carries the outcome for the audit trail); `purify`
+and `purify_each` report the verdict and leave the answer to their entry point.
+
 Concurrency: `concurrency` texts of one call (a request's text parts, a `/v1/purify` batch,
 an evaluation batch) are purified at once; the defense model calls of the whole worker are
 bounded by the agent's own `defense.max_inflight`.
@@ -26,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from llamos_gateway.defense.policy import Policy, Verdict, worst
 from llamos_gateway.defense.protocol import (
     DefenseMode,
     FailPolicy,
@@ -34,7 +41,7 @@ from llamos_gateway.defense.protocol import (
     PurifyResult,
 )
 from llamos_gateway.defense.slots import TextSlot, substitute, text_slots
-from llamos_gateway.errors import DefenseUnavailable, InvalidRequest
+from llamos_gateway.errors import ContentBlocked, DefenseUnavailable, InvalidRequest
 from llamos_gateway.upstream import Endpoint
 
 log = logging.getLogger(__name__)
@@ -54,6 +61,27 @@ class DefenseOutcome:
     fail_open: str | None = None    # the failure reason, when the texts went on regardless
     failed: bool = False
     fail_closed: str | None = None  # `purify_each` only: the reason the text was refused
+    policy: Policy = Policy()
+
+    @property
+    def score(self) -> float:
+        """The suspicion score of the request: the highest of its texts."""
+        return max((r.score for r in self.results), default=0.0)
+
+    @property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        """One verdict per result, under this outcome's policy."""
+        policy = self.policy
+        return tuple(policy.verdict(r.score, r.changed) for r in self.results)
+
+    @property
+    def verdict(self) -> Verdict:
+        """The most severe verdict of the texts."""
+        return worst(list(self.verdicts))
+
+    @property
+    def blocked(self) -> bool:
+        return self.verdict is Verdict.BLOCKED
 
     @property
     def changed(self) -> bool:
@@ -78,8 +106,9 @@ class DefenseOutcome:
 
     def forwarded(self, texts: Sequence[str]) -> list[str]:
         """What goes on for `texts` (the texts this outcome is for): the purified texts in
-        enforce mode, the originals in shadow and off mode or when nothing could be done."""
-        if self.mode is not DefenseMode.ENFORCE or len(self.results) != len(texts):
+        enforce mode, the originals in shadow and off mode, under action flag, or when
+        nothing could be done."""
+        if not self.policy.forwards_purified or len(self.results) != len(texts):
             return list(texts)
         return [r.purified for r in self.results]
 
@@ -102,7 +131,17 @@ class DefenseOutcome:
             out["x-llamos-fail-open"] = self.fail_open
         if self.results and self.mode is not DefenseMode.OFF:
             out["x-llamos-cache"] = "hit" if self.cache_hit else "miss"
+        if self.mode is not DefenseMode.OFF:
+            out["x-llamos-score"] = f"{self.score:.4f}"
+            out["x-llamos-verdict"] = self.verdict.value
         return out
+
+    def refuse(self) -> ContentBlocked:
+        """The error that refuses a blocked request, carrying this outcome."""
+        return ContentBlocked(
+            f"request blocked by the LLAMOS defense: suspicion score {self.score:.2f} is at or "
+            f"above the block threshold {self.policy.block_threshold:.2f}", outcome=self,
+            headers=self.headers())
 
 
 def fail_open_result(exc: DefenseUnavailable) -> PurifyResult | None:
@@ -125,7 +164,8 @@ class Defense:
     def __init__(self, backends: Mapping[str, Purifier] | Purifier, *,
                  default: str | None = None, roles: Sequence[str] = ("user",),
                  purify_embeddings: bool = False, fail_policy: FailPolicy = "open",
-                 concurrency: int = 8, task: str | None = None) -> None:
+                 concurrency: int = 8, task: str | None = None,
+                 policy: Policy | None = None) -> None:
         if not isinstance(backends, Mapping):
             backends = {backends.name: backends}
         self.backends: dict[str, Purifier] = dict(backends)
@@ -134,8 +174,9 @@ class Defense:
         self.fail_policy = fail_policy
         self.concurrency = concurrency
         self.task = task
-        self._roles = frozenset(roles)
         self._embeddings = purify_embeddings
+        # the base policy: what a request gets when no model, key or header says otherwise
+        self.policy = policy or Policy(roles=frozenset(roles), task=task)
 
     def choose(self, backend: str | None) -> Purifier:
         """The configured purifier, or another backend this process built."""
@@ -147,9 +188,11 @@ class Defense:
                                  param="backend")
         return self.backends[backend]
 
-    def slots(self, endpoint: Endpoint, body: dict[str, Any]) -> list[TextSlot]:
-        """The texts of a request body this defense purifies (its roles, embeddings or not)."""
-        return text_slots(endpoint, body, self._roles, self._embeddings)
+    def slots(self, endpoint: Endpoint, body: dict[str, Any],
+              policy: Policy | None = None) -> list[TextSlot]:
+        """The texts of a request body this defense purifies (the policy's roles, embeddings
+        or not)."""
+        return text_slots(endpoint, body, (policy or self.policy).roles, self._embeddings)
 
     @staticmethod
     def user_slots(endpoint: Endpoint, body: dict[str, Any]) -> list[TextSlot]:
@@ -160,28 +203,41 @@ class Defense:
     def fails_open(self, mode: DefenseMode) -> bool:
         return not (self.fail_policy == "closed" and mode is DefenseMode.ENFORCE)
 
-    async def apply(self, endpoint: Endpoint, body: dict[str, Any], mode: DefenseMode,
-                    task: str | None = None) -> tuple[dict[str, Any], DefenseOutcome]:
-        """A request body with its texts purified (enforce mode), and what was done."""
+    async def apply(self, endpoint: Endpoint, body: dict[str, Any],
+                    policy: Policy | None = None) -> tuple[dict[str, Any], DefenseOutcome]:
+        """A request body with its texts purified (as the policy says), and what was done.
+        Raises `ContentBlocked` when the verdict is `blocked`."""
+        policy = policy or self.policy
+        mode = policy.mode
         if mode is DefenseMode.OFF:
-            return body, DefenseOutcome(mode=mode, backend=self.backend)
-        slots = self.slots(endpoint, body)
+            return body, DefenseOutcome(mode=mode, backend=self.backend, policy=policy)
+        purifier = self.choose(policy.backend)
+        slots = self.slots(endpoint, body, policy)
         if not slots:
-            return body, DefenseOutcome(mode=mode, backend=self.backend)
-        outcome = await self._together(self.purifier, slots, task, mode)
-        if mode is DefenseMode.SHADOW or not outcome.changed:
+            return body, DefenseOutcome(mode=mode, backend=purifier.name, policy=policy)
+        outcome = await self._together(purifier, slots, policy)
+        if outcome.blocked:
+            raise outcome.refuse()
+        if not policy.forwards_purified or not outcome.changed:
             return body, outcome
         changes = [(s.path, r.purified) for s, r in zip(slots, outcome.results, strict=True)
                    if r.changed]
         return substitute(body, changes), outcome
 
     async def purify(self, texts: Sequence[str], *, task: str | None = None,
-                     backend: str | None = None,
-                     mode: DefenseMode = DefenseMode.ENFORCE) -> DefenseOutcome:
+                     backend: str | None = None, mode: DefenseMode = DefenseMode.ENFORCE,
+                     policy: Policy | None = None) -> DefenseOutcome:
         """A batch of texts as one unit, like the texts of one request: the first failure
-        that leaves nothing to forward decides for all of them."""
+        that leaves nothing to forward decides for all of them. `task`, `backend` and `mode`
+        override the policy's (the base policy when none is given). A blocked verdict is
+        reported, not raised."""
+        chosen = replace(policy or self.policy, mode=mode)
+        if task is not None:
+            chosen = replace(chosen, task=task)
+        if backend is not None:
+            chosen = replace(chosen, backend=backend)
         slots = [TextSlot((i,), text, "user") for i, text in enumerate(texts)]
-        return await self._together(self.choose(backend), slots, task, mode)
+        return await self._together(self.choose(chosen.backend), slots, chosen)
 
     async def purify_each(self, texts: Sequence[str], *, task: str | None = None,
                           purifier: Purifier | None = None,
@@ -189,38 +245,40 @@ class Defense:
         """Each text on its own (one outcome each, in order): a failure never stops the
         others. `purifier` stands in for the configured one (the arena's learning defender)."""
         chosen = purifier or self.purifier
+        policy = replace(self.policy, mode=mode, task=task or self.policy.task)
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(text: str) -> DefenseOutcome:
             async with gate:
-                return await self._alone(chosen, text, task, mode)
+                return await self._alone(chosen, text, policy)
 
         return list(await asyncio.gather(*(one(t) for t in texts)))
 
-    async def _alone(self, purifier: Purifier, text: str, task: str | None,
-                     mode: DefenseMode) -> DefenseOutcome:
+    async def _alone(self, purifier: Purifier, text: str, policy: Policy) -> DefenseOutcome:
         try:
-            return await self._together(purifier, [TextSlot((0,), text, "user")], task, mode)
+            return await self._together(purifier, [TextSlot((0,), text, "user")], policy)
         except DefenseUnavailable as exc:  # fail-closed: this text is refused, others go on
-            return DefenseOutcome(mode=mode, backend=purifier.name, failed=True,
-                                  fail_closed=exc.reason)
+            return DefenseOutcome(mode=policy.mode, backend=purifier.name, failed=True,
+                                  fail_closed=exc.reason, policy=policy)
 
-    async def _together(self, purifier: Purifier, slots: Sequence[TextSlot], task: str | None,
-                        mode: DefenseMode) -> DefenseOutcome:
+    async def _together(self, purifier: Purifier, slots: Sequence[TextSlot],
+                        policy: Policy) -> DefenseOutcome:
         started = time.perf_counter()
+        mode = policy.mode
         fail_open = self.fails_open(mode)
         try:
-            results = await self._purify_all(purifier, slots, task or self.task, fail_open)
+            results = await self._purify_all(purifier, slots, policy.task or self.task,
+                                              fail_open)
         except DefenseUnavailable as exc:
             if not fail_open:
                 raise
             return DefenseOutcome(mode=mode, backend=purifier.name, failed=True,
                                   purify_ms=(time.perf_counter() - started) * 1000.0,
-                                  fail_open=exc.reason)
+                                  fail_open=exc.reason, policy=policy)
         reason = failed_open(results)
         return DefenseOutcome(mode=mode, backend=purifier.name, results=tuple(results),
                               purify_ms=(time.perf_counter() - started) * 1000.0,
-                              fail_open=reason, failed=reason is not None)
+                              fail_open=reason, failed=reason is not None, policy=policy)
 
     async def _purify_all(self, purifier: Purifier, slots: Sequence[TextSlot],
                           task: str | None, fail_open: bool) -> list[PurifyResult]:

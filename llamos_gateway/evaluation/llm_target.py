@@ -98,13 +98,14 @@ class GatewayChat:
         self._gateway = gateway
 
     async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        from llamos_gateway.defense.policy import PolicyOverride
         from llamos_gateway.gateway import Caller
         from llamos_gateway.settings import DefenseMode
         from llamos_gateway.trace import Trace
 
         trace = Trace(request_id=f"eval-{uuid.uuid4().hex[:16]}", route="eval")
-        reply = await self._gateway.handle("chat/completions", body,
-                                           Caller(key_id="eval", mode=DefenseMode.OFF), trace)
+        off = Caller(key_id="eval", header=PolicyOverride(mode=DefenseMode.OFF))
+        reply = await self._gateway.handle("chat/completions", body, off, trace)
         if reply.status >= 400 or reply.content is None:
             raise UpstreamStatusError(f"gateway answered {reply.status}", status=reply.status)
         return _json(reply.content, "gateway")

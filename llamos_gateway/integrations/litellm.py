@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -30,7 +31,7 @@ from llamos_gateway.defense import (  # noqa: E402
     Purifier,
     substitute,
 )
-from llamos_gateway.errors import DefenseUnavailable  # noqa: E402
+from llamos_gateway.errors import ContentBlocked, DefenseUnavailable  # noqa: E402
 from llamos_gateway.upstream import Endpoint  # noqa: E402
 
 if TYPE_CHECKING:
@@ -77,12 +78,16 @@ class LlamosGuardrail(CustomGuardrail):
                               else "completions")
         try:
             if self.api_base is None and self._defense is not None:
-                purified, outcome = await self._defense.apply(endpoint, data,
-                                                              DefenseMode.ENFORCE, self.task)
+                policy = replace(self._defense.policy, mode=DefenseMode.ENFORCE,
+                                 task=self.task)
+                purified, outcome = await self._defense.apply(endpoint, data, policy)
                 if outcome.fail_open:
                     log.warning("LLAMOS guardrail failed open: %s", outcome.fail_open)
                 return purified
             return await self._remote(endpoint, data)
+        except ContentBlocked as exc:
+            raise HTTPException(status_code=400, detail={
+                "error": exc.message, "code": exc.code}) from exc
         except DefenseUnavailable as exc:
             if self.fail_policy == "closed":
                 raise HTTPException(status_code=503, detail={

@@ -90,6 +90,8 @@ def request_fields(trace: Trace) -> dict[str, Any]:
             "changed": outcome.changed, "cache_hit": outcome.cache_hit,
             "fail_open": outcome.fail_open, "reasons": list(outcome.reasons),
             "purify_ms": _ms(outcome.purify_ms), "prompt_version": outcome.prompt_version,
+            "score": round(outcome.score, 4), "verdict": outcome.verdict.value,
+            "action": outcome.policy.action.value,
         }
     return fields
 

@@ -50,6 +50,8 @@ class AuditText(BaseModel):
     cache_hit: bool
     fallback: str | None = None
     defense_tokens: int = 0
+    score: float = 0.0
+    verdict: str = "clean"
 
 
 class AuditRecord(BaseModel):
@@ -68,6 +70,9 @@ class AuditRecord(BaseModel):
     cache_hit: bool
     reasons: list[str]
     fail_open: str | None
+    score: float = 0.0
+    verdict: str = "clean"
+    action: str = "purify"
     texts: list[AuditText]
     defense_tokens: int
     purify_ms: float
@@ -86,8 +91,10 @@ class AuditRecord(BaseModel):
             mode=outcome.mode.value, backend=outcome.backend,
             prompt_version=outcome.prompt_version, changed=outcome.changed,
             cache_hit=outcome.cache_hit, reasons=list(outcome.reasons),
-            fail_open=outcome.fail_open,
-            texts=[_text(r, store_text) for r in outcome.results],
+            fail_open=outcome.fail_open, score=round(outcome.score, 4),
+            verdict=outcome.verdict.value, action=outcome.policy.action.value,
+            texts=[_text(r, v.value, store_text)
+                   for r, v in zip(outcome.results, outcome.verdicts, strict=True)],
             defense_tokens=sum(r.defense_tokens for r in outcome.results),
             purify_ms=round(outcome.purify_ms, 3),
             upstream_ms=None if trace.upstream_ms is None else round(trace.upstream_ms, 3),
@@ -98,12 +105,12 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-_AUDITED = ("changed", "reasons", "cache_hit", "fallback", "defense_tokens")
+_AUDITED = ("changed", "reasons", "cache_hit", "fallback", "defense_tokens", "score")
 
 
-def _text(result: PurifyResult, store_text: bool) -> AuditText:
+def _text(result: PurifyResult, verdict: str, store_text: bool) -> AuditText:
     data = public(result)
-    common: dict[str, Any] = {key: data[key] for key in _AUDITED}
+    common: dict[str, Any] = {key: data[key] for key in _AUDITED} | {"verdict": verdict}
     if store_text:
         return AuditText(original=data["text"], purified=data["purified"], edits=data["edits"],
                          **common)

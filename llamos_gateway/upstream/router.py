@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from llamos_gateway.errors import ModelNotFound
@@ -20,11 +20,19 @@ class Route:
 
 class ModelRouter:
     """`defense` is the route of the defense LLM, when one is configured: reachable by the
-    purifier, not listed to clients unless it is also one of their aliases."""
+    purifier, not listed to clients unless it is also one of their aliases. `fallbacks` are
+    the further defense models (`defense.model` as a list), tried in order after it."""
 
-    def __init__(self, routes: Mapping[str, Route], defense: Route | None = None) -> None:
+    def __init__(self, routes: Mapping[str, Route], defense: Route | None = None,
+                 fallbacks: Sequence[Route] = ()) -> None:
         self._routes = dict(routes)
         self.defense = defense
+        self.fallbacks = list(fallbacks)
+
+    @property
+    def defense_routes(self) -> list[Route]:
+        """Every defense model route, first choice first."""
+        return [self.defense, *self.fallbacks] if self.defense is not None else []
 
     def resolve(self, model: str) -> Route:
         route = self._routes.get(model)
@@ -41,7 +49,7 @@ class ModelRouter:
 
     def upstreams(self) -> list[Upstream]:
         seen: dict[int, Upstream] = {}
-        extra = [self.defense] if self.defense is not None else []
+        extra = self.defense_routes
         for route in [*self._routes.values(), *extra]:
             seen.setdefault(id(route.upstream), route.upstream)
         return list(seen.values())

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from llamos_gateway.defense import Defense
+from llamos_gateway.defense.policy import Policy
 from llamos_gateway.defense.caching import CachingPurifier, restore
 from llamos_gateway.defense.codec import decode, encode
 from llamos_gateway.defense.protocol import Edit, PurifyRequest, PurifyResult
@@ -114,10 +115,10 @@ async def test_shadow_results_are_cached_and_reused_by_enforce() -> None:
     purifier, agent = cached()
     defense = Defense(purifier)
     body = {"model": "m", "messages": [{"role": "user", "content": "bad"}]}
-    shadow_body, shadow = await defense.apply("chat/completions", body, DefenseMode.SHADOW)
+    shadow_body, shadow = await defense.apply("chat/completions", body, Policy(mode=DefenseMode.SHADOW))
     assert shadow_body is body
     assert shadow.cache_hit is False
-    enforced_body, enforced = await defense.apply("chat/completions", body, DefenseMode.ENFORCE)
+    enforced_body, enforced = await defense.apply("chat/completions", body, Policy())
     assert enforced_body["messages"][0]["content"] == "good"
     assert enforced.cache_hit is True
     assert enforced.headers()["x-llamos-cache"] == "hit"

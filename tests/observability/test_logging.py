@@ -81,7 +81,8 @@ async def test_one_info_line_per_request_without_texts_or_keys(
     assert ok["defense"] == {"mode": "enforce", "backend": "mark", "texts": 1, "changed": True,
                              "cache_hit": False, "fail_open": None, "reasons": [],
                              "purify_ms": ok["defense"]["purify_ms"],  # type: ignore[index]
-                             "prompt_version": "test0000"}
+                             "prompt_version": "test0000", "score": 0.0,
+                             "verdict": "repaired", "action": "purify"}
     assert denied["status"] == 401 and denied["error_code"] == "invalid_api_key"
     everything = "\n".join(lines.lines)
     assert "secret prompt" not in everything  # log_text is off: no text even at DEBUG

@@ -14,6 +14,7 @@ from llamos_gateway import __version__
 from llamos_gateway.api import (
     audit_routes,
     errors,
+    guardrail,
     metrics_routes,
     openai_routes,
     ops_routes,
@@ -45,6 +46,7 @@ def create_app(settings: Settings, *, components: ComponentsFactory = open_compo
     app.include_router(metrics_routes.router)
     app.include_router(purify.router)
     app.include_router(audit_routes.router)
+    app.include_router(guardrail.router)
     return app
 
 

@@ -11,14 +11,17 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from llamos_gateway.defense import Defense, DefenseOutcome
 from llamos_gateway.defense.policy import Policy, PolicyBook, PolicyOverride
-from llamos_gateway.errors import ContentBlocked
+from llamos_gateway.errors import ContentBlocked, UpstreamError, UpstreamStatusError
 from llamos_gateway.schemas import estimate_tokens, validate
 from llamos_gateway.storage import Quota, RateLimiter
 from llamos_gateway.trace import Trace
 from llamos_gateway.upstream import Endpoint, UpstreamCall
-from llamos_gateway.upstream.router import ModelRouter
+from llamos_gateway.upstream.responses import ResponseEvents, from_chat, to_chat
+from llamos_gateway.upstream.router import ModelRouter, Route
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +83,43 @@ class Gateway:
         headers = outcome.headers()
         started = time.perf_counter()
         try:
-            if stream:
-                chunks = await route.upstream.stream(call)
-                return GatewayReply(status=200, outcome=outcome, stream=chunks, headers=headers)
-            reply = await route.upstream.complete(call)
+            if endpoint == "responses":
+                return await self._respond(route, call, outcome, headers, stream)
+            return await self._forward(route, call, outcome, headers, stream)
         finally:
             trace.upstream_ms = (time.perf_counter() - started) * 1000.0
+
+    @staticmethod
+    async def _forward(route: Route, call: UpstreamCall, outcome: DefenseOutcome,
+                       headers: Mapping[str, str], stream: bool) -> GatewayReply:
+        if stream:
+            chunks = await route.upstream.stream(call)
+            return GatewayReply(status=200, outcome=outcome, stream=chunks, headers=headers)
+        reply = await route.upstream.complete(call)
         return GatewayReply(status=reply.status, outcome=outcome, content=reply.content,
                             headers={**reply.headers, **headers})
+
+    async def _respond(self, route: Route, call: UpstreamCall, outcome: DefenseOutcome,
+                       headers: Mapping[str, str], stream: bool) -> GatewayReply:
+        """`POST /v1/responses`: forwarded to an upstream that implements it, else (or when
+        an `auto` upstream answers 404/405) translated to chat completions."""
+        if route.responses in ("passthrough", "auto"):
+            try:
+                return await self._forward(route, call, outcome, headers, stream)
+            except UpstreamStatusError as exc:
+                if route.responses == "passthrough" or exc.status not in (404, 405):
+                    raise
+        chat = UpstreamCall("chat/completions", to_chat(call.body, route.upstream_model),
+                            request_id=call.request_id)
+        headers = {**headers, "x-llamos-responses": "translated"}
+        if stream:
+            chunks = await route.upstream.stream(chat)
+            events = ResponseEvents(call.body, route.upstream_model).translate(chunks)
+            return GatewayReply(status=200, outcome=outcome, stream=events, headers=headers)
+        reply = await route.upstream.complete(chat)
+        try:
+            completion = orjson.loads(reply.content)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamError(f"upstream {route.alias} answered with no JSON body") from exc
+        return GatewayReply(status=reply.status, outcome=outcome, headers=headers,
+                            content=orjson.dumps(from_chat(completion, call.body)))

@@ -47,6 +47,8 @@ def validate(endpoint: Endpoint, body: dict[str, Any]) -> None:
         _messages(body.get("messages"))
     elif endpoint == "completions":
         _prompt(body.get("prompt"))
+    elif endpoint == "responses":
+        _response_input(body.get("input"), body.get("instructions"))
     else:
         _input(body.get("input"))
         if stream:
@@ -109,6 +111,18 @@ def _input(value: Any) -> None:
     raise InvalidRequest("'input' must be a non-empty string or array", param="input")
 
 
+def _response_input(value: Any, instructions: Any) -> None:
+    if instructions is not None and not isinstance(instructions, str):
+        raise InvalidRequest("'instructions' must be a string", param="instructions")
+    if isinstance(value, str):
+        return
+    if not isinstance(value, list):
+        raise InvalidRequest("'input' must be a string or an array of items", param="input")
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise InvalidRequest(f"'input[{i}]' must be an object", param=f"input[{i}]")
+
+
 def estimate_tokens(endpoint: Endpoint, body: dict[str, Any]) -> int:
     """A cheap upper-ish estimate (4 characters a token) for tokens-per-minute limits."""
     chars = 0
@@ -119,9 +133,12 @@ def estimate_tokens(endpoint: Endpoint, body: dict[str, Any]) -> int:
                 chars += len(content)
             elif isinstance(content, list):
                 chars += sum(len(p.get("text", "")) for p in content if isinstance(p, dict))
+    elif endpoint == "responses":
+        chars += len(orjson.dumps(body.get("input"))) + len(body.get("instructions") or "")
     else:
         value = body.get("prompt" if endpoint == "completions" else "input")
         chars += len(value) if isinstance(value, str) else sum(
             len(v) if isinstance(v, str | list) else 1 for v in (value or []))
-    limit = body.get("max_completion_tokens") or body.get("max_tokens") or 0
+    limit = (body.get("max_completion_tokens") or body.get("max_tokens")
+             or body.get("max_output_tokens") or 0)
     return chars // 4 + 1 + (limit if isinstance(limit, int) else 0)

@@ -113,6 +113,10 @@ class ModelSpec(_Group):
     max_retries: int | None = Field(None, ge=0, le=10)
     extra_headers: dict[str, str] = Field(default_factory=dict)
     defense: PolicyOverride | None = None  # this model's policy: mode, backend, action, ...
+    # POST /v1/responses on a pass-through upstream: auto forwards it and translates to chat
+    # completions when the upstream answers 404/405; passthrough only forwards; translate
+    # always translates (litellm and built-in models always translate)
+    responses: Literal["auto", "passthrough", "translate"] = "auto"
 
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) if self.api_key_env else None
@@ -256,7 +260,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     models: dict[str, ModelSpec] = Field(
         default_factory=dict,
-        description="alias -> {model, api_base, api_key_env, passthrough, timeout_s, max_retries, extra_headers, defense}; defense = this model's policy {mode, backend, action, block_threshold, roles, task}")
+        description="alias -> {model, api_base, api_key_env, passthrough, timeout_s, max_retries, extra_headers, responses, defense}; responses = auto \| passthrough \| translate for POST /v1/responses; defense = this model's policy {mode, backend, action, block_threshold, roles, task}")
     defense: DefenseSettings = Field(default_factory=DefenseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)

@@ -152,6 +152,11 @@ async def completions(request: Request) -> Response:
     return await proxy(request, "completions")
 
 
+@router.post("/v1/responses")
+async def responses(request: Request) -> Response:
+    return await proxy(request, "responses")
+
+
 @router.post("/v1/embeddings")
 async def embeddings(request: Request) -> Response:
     return await proxy(request, "embeddings")

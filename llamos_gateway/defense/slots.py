@@ -43,6 +43,8 @@ def text_slots(endpoint: Endpoint, body: dict[str, Any], roles: frozenset[str],
                              if isinstance(part, dict) and part.get("type") == "text"
                              and isinstance(part.get("text"), str))
         return slots
+    if endpoint == "responses":
+        return _response_slots(body, roles)
     key = "prompt" if endpoint == "completions" else "input"
     if endpoint == "embeddings" and not embeddings:
         return []
@@ -52,6 +54,38 @@ def text_slots(endpoint: Endpoint, body: dict[str, Any], roles: frozenset[str],
     if isinstance(value, list):
         return [TextSlot((key, i), v, "user") for i, v in enumerate(value) if isinstance(v, str)]
     return []  # token-id prompts are not text
+
+
+def _response_slots(body: dict[str, Any], roles: frozenset[str]) -> list[TextSlot]:
+    """The texts of a Responses API request: `instructions` (as a system message), `input` as
+    a string (the user's), or its items: messages (a string content, or `input_text` parts)
+    and `function_call_output` items (as tool results)."""
+    slots = []
+    instructions = body.get("instructions")
+    if "system" in roles and isinstance(instructions, str):
+        slots.append(TextSlot(("instructions",), instructions, "system"))
+    value = body.get("input")
+    if isinstance(value, str):
+        return [*slots, TextSlot(("input",), value, "user")] if "user" in roles else slots
+    for i, item in enumerate(value if isinstance(value, list) else ()):
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "function_call_output":
+            if "tool" in roles and isinstance(item.get("output"), str):
+                slots.append(TextSlot(("input", i, "output"), item["output"], "tool"))
+            continue
+        role = item.get("role")
+        if item.get("type", "message") != "message" or role not in roles:
+            continue
+        content = item.get("content")
+        if isinstance(content, str):
+            slots.append(TextSlot(("input", i, "content"), content, role))
+        elif isinstance(content, list):
+            slots.extend(TextSlot(("input", i, "content", j, "text"), part["text"], role)
+                         for j, part in enumerate(content)
+                         if isinstance(part, dict) and part.get("type") == "input_text"
+                         and isinstance(part.get("text"), str))
+    return slots
 
 
 def substitute(body: dict[str, Any], replacements: Sequence[tuple[Path, str]]) -> dict[str, Any]:

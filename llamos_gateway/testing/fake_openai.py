@@ -154,6 +154,9 @@ class FakeOpenAI:
         body = body if isinstance(body, dict) else {}
         if body.get("stream") and reply.status < 400 and reply.json_body is None \
                 and reply.raw is None:
+            if path.endswith("/responses"):
+                await self._whole(send, receive, reply, _response_events(body, reply))
+                return
             await self._stream(send, receive, body, reply)
             return
         await self._whole(send, receive, reply, self._content(path, body, reply))
@@ -168,6 +171,8 @@ class FakeOpenAI:
             return _dumps(reply.json_body)
         if path.endswith("/embeddings"):
             return _dumps(_embeddings(body))
+        if path.endswith("/responses"):
+            return _dumps(_response(body, reply))
         return _dumps(_completion(path, body, reply))
 
     async def _whole(self, send: Send, receive: Receive, reply: Reply, data: bytes) -> None:
@@ -287,6 +292,51 @@ def _completion(path: str, body: dict[str, Any], reply: Reply) -> dict[str, Any]
             "x_fake_extra": {"kept": True},
             "choices": [{"index": 0, "message": message, "logprobs": None,
                          "finish_reason": "tool_calls" if reply.tool_calls else "stop"}]}
+
+
+def _response_answer(body: dict[str, Any], reply: Reply) -> str:
+    """A native Responses API upstream's answer: the reply's content, else the user's input."""
+    if reply.content is not None:
+        return reply.content
+    value = body.get("input")
+    if isinstance(value, str):
+        return value
+    texts = [part.get("text", "") if isinstance(part, dict) else ""
+             for item in value or () if isinstance(item, dict) and item.get("role") == "user"
+             for part in (item.get("content") if isinstance(item.get("content"), list)
+                          else [{"text": item.get("content")}])]
+    return texts[-1] if texts else "fake answer"
+
+
+def _response(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    answer = _response_answer(body, reply)
+    return {"id": "resp_fake", "object": "response", "created_at": 0, "status": "completed",
+            "model": body.get("model"), "x_fake_extra": {"native": True},
+            "output": [{"type": "message", "id": "msg_fake", "status": "completed",
+                        "role": "assistant", "content": [
+                            {"type": "output_text", "text": answer, "annotations": []}]}],
+            "usage": {"input_tokens": 7, "output_tokens": 3, "total_tokens": 10}}
+
+
+def _response_events(body: dict[str, Any], reply: Reply) -> bytes:
+    """A native Responses API stream: created, the message item and its part added, deltas
+    of 8 characters, completed."""
+    done = _response(body, reply)
+    item = done["output"][0]
+    text = item["content"][0]["text"]
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": {**done, "status": "in_progress", "output": []}},
+        {"type": "response.output_item.added", "output_index": 0,
+         "item": {**item, "status": "in_progress", "content": []}},
+        {"type": "response.content_part.added", "item_id": "msg_fake", "output_index": 0,
+         "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}}]
+    events += [{"type": "response.output_text.delta", "item_id": "msg_fake", "output_index": 0,
+                "content_index": 0, "delta": piece}
+               for piece in (text[i:i + 8] for i in range(0, len(text), 8))]
+    events.append({"type": "response.completed", "response": done})
+    return b"".join(b"event: " + e["type"].encode() + b"\ndata: "
+                    + _dumps({**e, "sequence_number": i}) + b"\n\n"
+                    for i, e in enumerate(events))
 
 
 def _embeddings(body: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-Endpoint = Literal["chat/completions", "completions", "embeddings"]
+Endpoint = Literal["chat/completions", "completions", "embeddings", "responses"]
 
 
 @dataclass(frozen=True, slots=True)

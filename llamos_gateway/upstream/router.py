@@ -16,6 +16,9 @@ class Route:
     upstream_model: str
     owned_by: str
     path: str  # "passthrough", "litellm" or "local": shown by /readyz and `llamos models`
+    # POST /v1/responses: "passthrough" forwards it, "auto" forwards it and translates to chat
+    # completions when the upstream answers 404/405, "translate" always translates
+    responses: str = "translate"
 
 
 class ModelRouter:

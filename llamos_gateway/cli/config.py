@@ -9,6 +9,7 @@ import typer
 from pydantic import BaseModel
 
 from llamos_gateway.cli._common import ConfigOption
+from llamos_gateway.defense.policy import Policy
 from llamos_gateway.settings import Settings, load_settings
 
 
@@ -26,7 +27,25 @@ def config(
         typer.echo(reference_table())
         return
     settings = load_settings(path)
-    typer.echo(json.dumps(settings.model_dump(mode="json"), indent=2, default=str))
+    shown = settings.model_dump(mode="json")
+    shown["effective_policy"] = effective_policy(settings)
+    typer.echo(json.dumps(shown, indent=2, default=str))
+
+
+def effective_policy(settings: Settings) -> dict[str, Any]:
+    """The defense policy each configured model gets (global < model), and each key's own
+    layer over it (then the request headers: x-llamos-defense, x-llamos-task)."""
+    from llamos_gateway.auth import key_id_for
+
+    book = settings.policies()
+
+    def shown(policy: Policy) -> dict[str, Any]:
+        return {**policy.as_dict(), "backend": policy.backend or settings.defense_backend}
+
+    return {"precedence": "header > key > model > global", "global": shown(book.base),
+            "models": {alias: shown(book.for_model(alias)) for alias in settings.models},
+            "keys": {key_id_for(k): layer.model_dump(mode="json", exclude_none=True)
+                     for k in settings.auth.api_keys if (layer := k.policy()) is not None}}
 
 
 def reference_table() -> str:

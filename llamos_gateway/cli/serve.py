@@ -121,14 +121,25 @@ def check_listen_address(host: str, port: int) -> None:
 
 
 def models(config: ConfigOption = None) -> None:
-    """List the model names the gateway serves and the path each takes."""
+    """List the model names the gateway serves, the path each takes and its effective defense
+    policy (global settings with the model's own `defense` over them; keys and headers may
+    still override it per request)."""
     from llamos_gateway.routing import plan_routes
 
-    rows = [("MODEL", "PATH", "UPSTREAM MODEL")]
-    rows += [(p.alias, p.path, p.upstream_model) for p in plan_routes(load_settings(config))]
-    widths = [max(len(row[i]) for row in rows) for i in range(2)]
-    for alias, path, upstream in rows:
-        typer.echo(f"{alias:{widths[0]}}  {path:{widths[1]}}  {upstream}")
+    settings = load_settings(config)
+    book = settings.policies()
+    rows = [("MODEL", "PATH", "MODE", "BACKEND", "ACTION", "THRESHOLD", "ROLES", "TASK",
+             "UPSTREAM MODEL")]
+    for plan in plan_routes(settings):
+        policy = book.for_model(plan.alias)
+        rows.append((plan.alias, plan.path, policy.mode.value,
+                     policy.backend or settings.defense_backend, policy.action.value,
+                     f"{policy.block_threshold:g}", ",".join(sorted(policy.roles)),
+                     policy.task or "-", plan.upstream_model))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        typer.echo("  ".join(f"{cell:{w}}" for cell, w in zip(row, widths, strict=False))
+                   + "  " + row[-1])
 
 
 def version() -> None:

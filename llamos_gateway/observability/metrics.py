@@ -31,6 +31,7 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 
 from llamos_gateway import __version__
+from llamos_gateway.defense.fallback import ATTEMPTS
 from llamos_gateway.errors import ConfigError
 from llamos_gateway.trace import Trace
 
@@ -119,6 +120,10 @@ class GatewayMetrics:
         self.fallbacks = Counter("llamos_defense_fallbacks",
                                  "Texts kept as they were because a guard rejected the "
                                  "backend's output, by reason.", ["backend", "reason"], registry=r)
+        self.attempts = Counter("llamos_defense_model_attempts",
+                                "Calls to each defense model when defense.model lists "
+                                "fallbacks, by outcome (ok or the failure reason).",
+                                ["model", "outcome"], registry=r)
         self.screen = Counter("llamos_defense_screen",
                               "Texts the defense agent saw (agent) or the tiered screen let "
                               "through without it (skipped).", ["decision"], registry=r)
@@ -185,6 +190,8 @@ class GatewayMetrics:
             self.texts.labels(result.backend, "true" if result.changed else "false").inc()
             if result.fallback:
                 self.fallbacks.labels(result.backend, result.fallback).inc()
+            for attempt in result.extra.get(ATTEMPTS, ()):  # type: ignore[attr-defined]
+                self.attempts.labels(attempt["model"], attempt["outcome"]).inc()
             if result.agent_called:
                 self.screen.labels("agent").inc()
             elif tiered and not result.cache_hit:

@@ -260,7 +260,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     models: dict[str, ModelSpec] = Field(
         default_factory=dict,
-        description="alias -> {model, api_base, api_key_env, passthrough, timeout_s, max_retries, extra_headers, responses, defense}; responses = auto \| passthrough \| translate for POST /v1/responses; defense = this model's policy {mode, backend, action, block_threshold, roles, task}")
+        description=r"alias -> {model, api_base, api_key_env, passthrough, timeout_s, max_retries, extra_headers, responses, defense}; responses = auto \| passthrough \| translate for POST /v1/responses; defense = this model's policy {mode, backend, action, block_threshold, roles, task}")
     defense: DefenseSettings = Field(default_factory=DefenseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)

@@ -301,10 +301,13 @@ def _response_answer(body: dict[str, Any], reply: Reply) -> str:
     value = body.get("input")
     if isinstance(value, str):
         return value
-    texts = [part.get("text", "") if isinstance(part, dict) else ""
-             for item in value or () if isinstance(item, dict) and item.get("role") == "user"
-             for part in (item.get("content") if isinstance(item.get("content"), list)
-                          else [{"text": item.get("content")}])]
+    texts: list[str] = []
+    for item in value if isinstance(value, list) else ():
+        if not isinstance(item, dict) or item.get("role") != "user":
+            continue
+        content = item.get("content")
+        parts = content if isinstance(content, list) else [{"text": content}]
+        texts += [str(p.get("text", "")) for p in parts if isinstance(p, dict)]
     return texts[-1] if texts else "fake answer"
 
 

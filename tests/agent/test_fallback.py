@@ -4,7 +4,7 @@ asked before the fail policy applies, in order, and every attempt is counted."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx

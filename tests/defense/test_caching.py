@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 import orjson
 
 from llamos_gateway.defense import Defense
-from llamos_gateway.defense.policy import Policy
 from llamos_gateway.defense.caching import CachingPurifier, restore
 from llamos_gateway.defense.codec import decode, encode
+from llamos_gateway.defense.policy import Policy
 from llamos_gateway.defense.protocol import Edit, PurifyRequest, PurifyResult
 from llamos_gateway.settings import DefenseMode
 from llamos_gateway.storage.memory import MemoryCache

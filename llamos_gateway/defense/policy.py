@@ -43,18 +43,12 @@ class Action(StrEnum):
 
 
 class Verdict(StrEnum):
+    """From the least to the most severe."""
+
     CLEAN = "clean"
     REPAIRED = "repaired"
     SUSPICIOUS = "suspicious"
     BLOCKED = "blocked"
-
-
-_SEVERITY = {v: i for i, v in enumerate(Verdict)}
-
-
-def worst(verdicts: list[Verdict]) -> Verdict:
-    """The most severe of `verdicts` (clean when there are none)."""
-    return max(verdicts, key=_SEVERITY.__getitem__, default=Verdict.CLEAN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from llamos_gateway.defense.policy import Policy, Verdict, worst
+from llamos_gateway.defense.policy import Policy, Verdict
 from llamos_gateway.defense.protocol import (
     DefenseMode,
     FailPolicy,
@@ -76,8 +76,9 @@ class DefenseOutcome:
 
     @property
     def verdict(self) -> Verdict:
-        """The most severe verdict of the texts."""
-        return worst(list(self.verdicts))
+        """The most severe verdict of the texts: the request's score (the highest) and
+        whether any text changed decide it, without a verdict per text."""
+        return self.policy.verdict(self.score, self.changed)
 
     @property
     def blocked(self) -> bool:

@@ -131,11 +131,14 @@ class LlamosGuardrail(CustomGuardrail):
             raise DefenseUnavailable(f"LLAMOS gateway answered HTTP {response.status_code}",
                                      reason="defense_error")
         try:
-            results = response.json()["results"]
-            purified = [str(item["purified"]) for item in results]
+            answer = response.json()
+            purified = [str(item["purified"]) for item in answer["results"]]
         except (ValueError, KeyError, TypeError) as exc:
             raise DefenseUnavailable("LLAMOS gateway reply unusable",
                                      reason="defense_unparseable") from exc
+        if answer.get("verdict") == "blocked":  # the gateway's policy says block
+            raise ContentBlocked(f"request blocked by the LLAMOS defense (suspicion score "
+                                 f"{answer.get('score')})")
         if len(purified) != len(texts):
             raise DefenseUnavailable("LLAMOS gateway returned the wrong number of texts",
                                      reason="defense_unparseable")

@@ -120,6 +120,9 @@ class GatewayMetrics:
         self.fallbacks = Counter("llamos_defense_fallbacks",
                                  "Texts kept as they were because a guard rejected the "
                                  "backend's output, by reason.", ["backend", "reason"], registry=r)
+        self.verdicts = Counter("llamos_defense_verdicts",
+                                "Defended requests by verdict: clean, repaired, suspicious, "
+                                "blocked.", ["verdict"], registry=r)
         self.attempts = Counter("llamos_defense_model_attempts",
                                 "Calls to each defense model when defense.model lists "
                                 "fallbacks, by outcome (ok or the failure reason).",
@@ -184,6 +187,7 @@ class GatewayMetrics:
             self.defense.labels(backend, mode, "off" if mode == "off" else "no_text").inc()
             return
         self.defense.labels(backend, mode, "changed" if outcome.changed else "unchanged").inc()
+        self.verdicts.labels(outcome.verdict.value).inc()
         # the tiered backend calls the agent only for texts its screen flags
         tiered = backend.startswith("tiered")
         for result in outcome.results:

@@ -146,3 +146,19 @@ async def test_in_process_fail_open_keeps_the_tiered_lexical_pass() -> None:
     with pytest.raises(HTTPException) as failed:
         await hook(closed, {"model": "m", "messages": [{"role": "user", "content": attacked}]})
     assert failed.value.detail["reason"] == "defense_timeout"  # type: ignore[index]
+
+
+async def test_remote_mode_refuses_what_the_gateway_blocks(
+        settings_for: Callable[..., Settings]) -> None:
+    # MarkPurifier scores every text 0.0: a threshold of 0.0 blocks everything
+    app = create_app(settings_for(defense={"action": "block", "block_threshold": 0.0}),
+                     components=factory_with(MarkPurifier()))
+    with ServedApp(app) as served:
+        guardrail = LlamosGuardrail(api_base=served.url, fail_policy="open")
+        try:
+            with pytest.raises(HTTPException) as caught:
+                await hook(guardrail, request())
+        finally:
+            await guardrail.aclose()
+    assert caught.value.status_code == 400
+    assert caught.value.detail["code"] == "content_blocked"

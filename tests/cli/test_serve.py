@@ -153,7 +153,9 @@ def test_models_has_a_header_and_builds_no_client(tmp_path: Path) -> None:
     config.write_text(
         "models:\n"
         "  gpt-4o-mini: {model: openai/gpt-4o-mini, api_base: https://api.openai.com/v1}\n"
-        "  claude: {model: anthropic/claude-3-5-haiku-latest, api_key_env: ANTHROPIC_API_KEY}\n",
+        "  claude: {model: anthropic/claude-3-5-haiku-latest, api_key_env: ANTHROPIC_API_KEY,\n"
+        "           defense: {action: block, block_threshold: 0.7, roles: [user, tool]}}\n"
+        "defense: {mode: shadow, task: chat}\n",
         encoding="utf-8")
     probe = ("import atexit, sys; atexit.register(lambda: print(sorted(m for m in "
              "('litellm', 'sklearn', 'aiohttp') if m in sys.modules), file=sys.stderr)); "
@@ -163,7 +165,12 @@ def test_models_has_a_header_and_builds_no_client(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "[]"
     rows = [line.split() for line in done.stdout.splitlines()]
-    assert rows[0] == ["MODEL", "PATH", "UPSTREAM", "MODEL"]
-    assert ["claude", "litellm", "anthropic/claude-3-5-haiku-latest"] in rows
-    assert ["gpt-4o-mini", "passthrough", "gpt-4o-mini"] in rows
-    assert ["local/echo", "local", "local/echo"] in rows
+    assert rows[0] == ["MODEL", "PATH", "MODE", "BACKEND", "ACTION", "THRESHOLD", "ROLES",
+                       "TASK", "UPSTREAM", "MODEL"]
+    # each model's effective policy: the global one, with the model's own keys over it
+    assert ["claude", "litellm", "shadow", "lexical", "block", "0.7", "tool,user", "chat",
+            "anthropic/claude-3-5-haiku-latest"] in rows
+    assert ["gpt-4o-mini", "passthrough", "shadow", "lexical", "purify", "0.9", "user", "chat",
+            "gpt-4o-mini"] in rows
+    assert ["local/echo", "local", "shadow", "lexical", "purify", "0.9", "user", "chat",
+            "local/echo"] in rows

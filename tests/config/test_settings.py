@@ -129,3 +129,29 @@ def test_flag_overrides_are_validated_like_the_config() -> None:
         override(settings, "server", {"port": 99999}, names={"port": "--port"})
     with pytest.raises(ConfigError, match=r"server\.workers: Input should be greater"):
         override(settings, "server", {"workers": 0})
+
+
+def test_config_shows_the_effective_policy_of_each_model_and_key() -> None:
+    from llamos_gateway.cli.config import effective_policy
+
+    settings = load_settings(
+        defense={"action": "flag"},
+        models={"strict": {"model": "local/echo", "defense": {"action": "block",
+                                                              "block_threshold": 0.5}}},
+        auth={"api_keys": [{"key": "sk-a", "id": "a", "defense_mode": "off"},
+                           {"key": "sk-b", "id": "b"}]})
+    shown = effective_policy(settings)
+    assert shown["precedence"] == "header > key > model > global"
+    assert shown["global"]["action"] == "flag" and shown["global"]["backend"] == "lexical"
+    assert (shown["models"]["strict"]["action"],
+            shown["models"]["strict"]["block_threshold"]) == ("block", 0.5)
+    assert shown["keys"] == {"a": {"mode": "off"}}
+
+
+def test_policy_backends_must_be_built() -> None:
+    from llamos_gateway.wiring import preflight
+
+    settings = load_settings(models={"m": {"model": "local/echo",
+                                           "defense": {"backend": "llamos"}}})
+    with pytest.raises(ConfigError, match="models.m.defense.backend: backend 'llamos'"):
+        preflight(settings)

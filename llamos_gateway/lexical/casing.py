@@ -27,10 +27,11 @@ _SENTENCE_END = re.compile(r"[.!?:;\"]\s*$")
 _LOOK_BACK = 16
 
 
-def mostly_lowercase(forms: Sequence[str]) -> bool:
+def mostly_lowercase(forms: Sequence[str], joined: str | None = None) -> bool:
     """Few capitals for the words. Counted per word, not per letter, so that a spelling
-    repair (which changes letters, never capitals or words) cannot change the answer."""
-    capitals = sum(c.isupper() for form in forms for c in form)
+    repair (which changes letters, never capitals or words) cannot change the answer.
+    `joined`: the forms joined, if the caller has them."""
+    capitals = sum(map(str.isupper, "".join(forms) if joined is None else joined))
     return len(forms) >= _MIN_WORDS and capitals <= _CAPITALS_PER_WORD * len(forms)
 
 

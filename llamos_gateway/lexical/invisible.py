@@ -19,6 +19,7 @@ Runs are found with one regular expression, so clean text costs one scan.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -48,6 +49,8 @@ _FLAG = "\U0001f3f4"
 _TAG_END = "\U000e007f"
 # Kept in some places, decided one by one (they are rare): marks, selectors, tags.
 _CANDIDATE = re.compile(f"[{_MARKS}{_SELECTORS}{_TAGS}]+")
+_MAX_TAGS = 31
+_TAG_RUN = re.compile("[\U000e0020-\U000e007e]+\U000e007f")
 
 
 def invisible(text: str) -> tuple[list[Change], int]:
@@ -65,8 +68,17 @@ def invisible(text: str) -> tuple[list[Change], int]:
     rtl_lines: Lines | None = None
     for match in _CANDIDATE.finditer(text):
         start, end = match.span()
-        rtl_lines = rtl_lines or Lines(text, scripts.RIGHT_TO_LEFT)
-        after = "".join(text[i] for i in range(start, end) if _keep(text, i, start, rtl_lines))
+        char = text[start]
+        if _flag_tags(text, start, end):
+            continue
+        if end - start == 1 and char not in _MARKS and not "\U000e0000" <= char <= _TAG_END:
+            if _selector_fits(text[start - 1] if start else " ", char):  # one selector
+                continue
+            after = ""
+        else:
+            rtl_lines = rtl_lines or Lines(text, scripts.RIGHT_TO_LEFT)
+            after = "".join(text[i] for i in range(start, end)
+                            if _keep(text, i, start, rtl_lines))
         if after != match.group():
             changes.append(Change(start, end, after, "invisible"))
     changes.sort(key=lambda c: c.start)
@@ -105,10 +117,27 @@ def _keep(text: str, i: int, run_start: int, rtl_lines: Lines) -> bool:
 def _keep_joiner(text: str, i: int) -> bool:
     before = text[i - 1] if i > 0 else " "
     after = text[i + 1] if i + 1 < len(text) else " "
+    if not (unicodedata.combining(before) or unicodedata.combining(after)):
+        return _joiner_fits(text[i], before, after, i > 0 and i + 1 < len(text))
     if text[i] == "\u200d" and scripts.emoji_part(before) and (
             scripts.pictograph(after) or scripts.emoji_part(after)):
         return True
     return _joining_next_to(text, i)
+
+
+@functools.lru_cache(maxsize=4096)
+def _joiner_fits(joiner: str, before: str, after: str, inside: bool) -> bool:
+    """`_keep_joiner` for a joiner between two characters that are no combining marks."""
+    if joiner == "\u200d" and scripts.emoji_part(before) and (
+            scripts.pictograph(after) or scripts.emoji_part(after)):
+        return True
+    return inside and scripts.joining(before) and scripts.joining(after)
+
+
+def _flag_tags(text: str, start: int, end: int) -> bool:
+    """`text[start:end]` is the tag run of an emoji flag (England, Scotland, Wales)."""
+    return (0 < start and text[start - 1] == _FLAG and end - start <= _MAX_TAGS
+            and text[end - 1] == _TAG_END and _TAG_RUN.fullmatch(text, start, end) is not None)
 
 
 def _joining_next_to(text: str, i: int) -> bool:
@@ -135,6 +164,7 @@ def _in_flag(text: str, i: int) -> bool:
     return k < len(text) and text[k] == _TAG_END
 
 
+@functools.lru_cache(maxsize=4096)
 def _selector_fits(base: str, selector: str) -> bool:
     if "\u180b" <= selector <= "\u180f":
         return "\u1800" <= base <= "\u18af"

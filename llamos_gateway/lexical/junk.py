@@ -38,6 +38,8 @@ _SEPARATORS = frozenset([",", ";", ":", "-", "--"])
 _QUOTES = frozenset(["'", '"', "”", "’", "»", "`", "''", "“", "‘", "«", "›", "‹", "」", "』"])
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 _EMOTICON_LETTERS = "dDpPoO3"
+# The last word character (a letter, digit or `_`) of a stretch: greedy, so found from its end.
+_LAST_WORD_CHAR = re.compile(r"[\s\S]*\w")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,21 +131,28 @@ def _random(body: str, is_word: Callable[[str], bool]) -> bool:
 
 
 def tail_start(text: str, skip: list[tuple[int, int]]) -> int:
-    """Where the run of punctuation, symbols, emoticons, spaces (and `skip`) closing `text` begins."""
+    """Where the run of punctuation, symbols, emoticons, spaces (and `skip`) closing `text` begins.
+
+    Walks back from the end a word character at a time (one C-level search per step, so a
+    text that is all tail, 1 MB of emoji, costs one scan)."""
     i = len(text)
     k = len(skip)
     while i > 0:
-        char = text[i - 1]
         while k > 0 and skip[k - 1][0] >= i:
             k -= 1
-        span = skip[k - 1] if k > 0 and skip[k - 1][0] < i <= skip[k - 1][1] else None
-        if span is not None:
-            i = span[0]
-        elif (char.isspace() or not (char.isalnum() or char == "_")
-              or char in _EMOTICON_LETTERS and _emoticon_letter(text, i - 1)):
-            i -= 1
-        else:
-            break
+        if k > 0 and skip[k - 1][1] >= i:  # inside a skipped span: jump over it
+            i = skip[k - 1][0]
+            continue
+        floor = skip[k - 1][1] if k > 0 else 0
+        match = _LAST_WORD_CHAR.match(text, floor, i)
+        if match is None:  # nothing but tail down to the skipped span (or the start)
+            i = floor
+            continue
+        at = match.end() - 1
+        if text[at] in _EMOTICON_LETTERS and _emoticon_letter(text, at):
+            i = at
+            continue
+        return at + 1
     return i
 
 

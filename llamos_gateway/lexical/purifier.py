@@ -79,6 +79,22 @@ _INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
 _LEETISH = re.compile(r"[A-Za-z][0-9@$|]|[0-9@$|!+][A-Za-z]|[A-Za-z][!+][A-Za-z]")
 
 
+_ASCII_CAPITAL = re.compile(r"[A-Z]")
+
+
+class _Memo:
+    """What the word rules found for each distinct form, kept across the windows of one text
+    (a long text repeats its words: each is looked at once)."""
+
+    __slots__ = ("folds", "random", "repairable", "foreign")
+
+    def __init__(self) -> None:
+        self.folds: dict[tuple[bool, bool], dict[str, tuple[str, str | None]]] = {}
+        self.random: dict[str, bool] = {}
+        self.repairable: dict[str, bool] = {}
+        self.foreign: dict[str, bool] = {}
+
+
 class _Word(NamedTuple):
     token: Token
     form: str
@@ -175,6 +191,7 @@ class LexicalPurifier:
         `_WINDOW` characters), so that the windows of plain known words cost one scan."""
         changes: list[Change] = []
         counts: dict[str, int] = {}
+        memo = _Memo()
         k = 0
         for start, end in _windows(text, spans):
             first = k
@@ -188,7 +205,7 @@ class LexicalPurifier:
             inside = ([Span(s.start - start, s.end - start, s.kind) for s in spans[first:k]]
                       if start or end < len(text) else spans)
             words, found = self._words(piece, inside, body - start,
-                                       seen if piece is text else seen[start:end])
+                                       seen if piece is text else seen[start:end], memo)
             found["words"] = len(words)
             for key, value in found.items():
                 counts[key] = counts.get(key, 0) + value
@@ -225,27 +242,33 @@ class LexicalPurifier:
         return len(found)
 
     def _words(self, text: str, spans: list[Span], body: int | None = None,
-               seen: str | None = None) -> tuple[list[_Word], dict[str, int]]:
+               seen: str | None = None,
+               memo: _Memo | None = None) -> tuple[list[_Word], dict[str, int]]:
+        memo = memo or _Memo()
         latin = homoglyphs.latin_share(text, self._confusables, seen) >= 0.5
         tokens = tokenize(text, spans)
         informal = self._informal(text if body is None else text[:body], tokens)
-        folded: dict[str, tuple[str, str | None]] = {}  # one look per distinct token
+        folded = memo.folds.setdefault((latin, informal), {})  # one look per distinct token
         words = []
         for token in tokens:
             found = folded.get(token.text)
             if found is None:
                 found = folded[token.text] = self._fold(token.text, latin, informal)
             words.append(_Word(token, *found))
-        self._capitals(text, words)
+        self._capitals(text, words, {w.form for w in words}, memo)
+        forms = [w.form for w in words]
+        distinct = set(forms)
         counts: dict[str, int] = {}
         for word in words:
             if word.rule is not None:
                 counts[word.rule] = counts.get(word.rule, 0) + 1
-        lower = not text.islower() and casing.mostly_lowercase([w.form for w in words])
+        joined = "".join(forms)
+        lower = (not text.islower() and _ASCII_CAPITAL.search(joined) is not None
+                 and casing.mostly_lowercase(forms, joined))
         strays = self._strays(text, words) if lower else {}
-        unknown = sorted({i for i, w in enumerate(words)
-                          if self._repairable(w, text) and not self._foreign_phrase(text, words, i)
-                          and not (_capitalised(w.form) and _in_name(text, words, i))}
+        unknown = sorted({i for i in self._repairable(text, words, distinct, memo)
+                          if not self._foreign_phrase(text, words, i, memo)
+                          and not (_capitalised(words[i].form) and _in_name(text, words, i))}
                          | strays.keys())
         misspelt = sum(1 for i in unknown if i not in strays and words[i].form.islower())
         if (_foreign(words, misspelt)  # a stray capital or a name is no foreign word
@@ -258,7 +281,7 @@ class LexicalPurifier:
                 del strays[i]
                 unknown.remove(i)
                 counts["case"] = counts.get("case", 0) + 1
-        for i, word in enumerate(words):
+        for i, word in enumerate(words if any("-" in form for form in distinct) else ()):
             if ("-" in word.form and word.rule is None
                     and compounds.broken(word.form, self._lexicon.is_known)):
                 repaired = self._compound(text, words, i, lower)
@@ -280,23 +303,27 @@ class LexicalPurifier:
         counts["unknown"] = len(left)
         return words, counts
 
-    def _foreign_phrase(self, text: str, words: list[_Word], i: int) -> bool:
+    def _foreign_phrase(self, text: str, words: list[_Word], i: int, memo: _Memo) -> bool:
         """A short function word of another language, or a word next to one (`fleur de sel`,
         `sua sponte`). Longer ones (`habe`, `geen`) are as often slips of English words."""
         def foreign(word: str) -> bool:
-            return len(word) <= _SHORT_FUNCTION_WORD and self._function_words.is_foreign(word)
+            found = memo.foreign.get(word)
+            if found is None:
+                found = memo.foreign[word] = (len(word) <= _SHORT_FUNCTION_WORD
+                                              and self._function_words.is_foreign(word))
+            return found
         if foreign(words[i].form):
             return True
-        return any(_neighbour(text, words, i, step) is not None and foreign(words[i + step].form)
-                   for step in (-1, 1))
+        return any(0 <= i + step < len(words) and foreign(words[i + step].form)
+                   and _neighbour(text, words, i, step) is not None for step in (-1, 1))
 
     def _informal(self, text: str, tokens: list[Token]) -> bool:
         """Chat register: emoji, emoticons, `!!`, or a slang word that is no dictionary word
         (`lol`, `omg`; not `mood`, `wow`). A junk ending (`. :)`) is no sign of it."""
         slang, dictionary = self._lexicon.slang, self._lexicon.in_dictionary
         return _INFORMAL.search(text) is not None or any(
-            t.text.lower() in slang and len(t.text) > 1 and not dictionary(t.text.lower())
-            for t in tokens)
+            low in slang and len(low) > 1 and not dictionary(low)
+            for low in {t.text.lower() for t in tokens})
 
     def _fold(self, form: str, latin: bool, informal: bool) -> tuple[str, str | None]:
         """The word with look-alikes, leetspeak and planted letter runs undone, and the rule."""
@@ -319,13 +346,21 @@ class LexicalPurifier:
                 form, rule = shorter, rule or "repeats"
         return form, rule
 
-    def _capitals(self, text: str, words: list[_Word]) -> None:
+    def _capitals(self, text: str, words: list[_Word], distinct: set[str], memo: _Memo) -> None:
         """Random capitals undone: `mOvIe`, `TUesDAy` alone, `MoViE` when two words of the
         text are so."""
         lexicon = self._lexicon
-        found = [i for i, w in enumerate(words) if w.rule is None
-                 and not w.form[1:].islower() and casing.random_capitals(
-                     w.form, lexicon.is_known, lexicon.is_target, lexicon.cased)]
+        random = set()
+        for form in distinct:
+            if form[1:].islower():
+                continue
+            found = memo.random.get(form)
+            if found is None:
+                found = memo.random[form] = casing.random_capitals(
+                    form, lexicon.is_known, lexicon.is_target, lexicon.cased)
+            if found:
+                random.add(form)
+        found = [i for i, w in enumerate(words) if w.form in random and w.rule is None] if random else []
         if len(found) < 2:
             found = [i for i in found if casing.strewn(words[i].form, lexicon.is_known,
                                                        lexicon.targets.__contains__)]
@@ -333,17 +368,29 @@ class LexicalPurifier:
             form = words[i].form
             words[i] = _Word(words[i].token, form[0] + form[1:].lower(), "case")
 
-    def _repairable(self, word: _Word, text: str) -> bool:
-        form = word.form
+    def _repairable(self, text: str, words: list[_Word], distinct: set[str],
+                    memo: _Memo) -> list[int]:
+        """The words a spelling repair may look at: unknown plain ASCII words (lowercase or
+        capitalised), not stretched (`sooo`), not after an apostrophe, not a bracketed
+        initial's rest (`(W)hile`)."""
         known = self._lexicon.is_known
-        if known(form) or known(form.lower()):
-            return False
+        unknown = set()
+        for form in distinct:
+            found = memo.repairable.get(form)
+            if found is None:
+                found = memo.repairable[form] = (
+                    form.isascii() and form.isalpha() and (form.islower() or _capitalised(form))
+                    and not known(form) and not known(form.lower())
+                    and not repeats.stretched(form))
+            if found:
+                unknown.add(form)
+        if not unknown:
+            return []
         # a folded look-alike word may still hold a slip: repair it now, not on a second pass
-        return (word.rule in (None, "homoglyph") and not word.token.after_apostrophe
-                and form.isascii() and form.isalpha()
-                and (form.islower() or _capitalised(form)) and not known(form.lower())
-                and not repeats.stretched(form)  # `sooo`, `hmmm`: stretched, not misspelt
-                and not _bracketed_initial(text, word.token.start, form, known))
+        return [i for i, w in enumerate(words)
+                if w.form in unknown and w.rule in (None, "homoglyph")
+                and not w.token.after_apostrophe
+                and not _bracketed_initial(text, w.token.start, w.form, known)]
 
     def _strays(self, text: str, words: list[_Word]) -> dict[int, list[str]]:
         """Words with a stray capital (`lNacks`, `Kbleak`) in mostly lowercase text (counted
@@ -470,7 +517,7 @@ def _foreign(words: list[_Word], unknown: int) -> bool:
         return True
     if len(words) < _STOPWORD_MIN_WORDS:
         return False
-    common = sum(w.form.lower() in _STOPWORDS for w in words)
+    common = sum(map(_STOPWORDS.__contains__, map(str.lower, [w.form for w in words])))
     return common < _STOPWORD_SHARE * len(words)
 
 

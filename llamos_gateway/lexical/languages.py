@@ -11,7 +11,8 @@ language has it while neither the English list nor the common English words do (
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 
 from stop_words import get_stop_words
 
@@ -78,14 +79,20 @@ class FunctionWords:
     def foreign_text(self, words: Iterable[str]) -> bool:
         """More signs of another language than English function words, and at least two.
         Signs: foreign function words, and words with accented Latin letters (`fährt`)."""
+        return self.foreign_counts(Counter(words))
+
+    def foreign_counts(self, counts: Mapping[str, int]) -> bool:
+        """`foreign_text` from how often each word occurs."""
+        lowered: Counter[str] = Counter()
+        for word, times in counts.items():
+            lowered[word.lower()] += times
         foreign_words, english_words = self.foreign, self.english
         foreign = english = 0
-        for word in words:
-            low = word.lower()
+        for low, times in lowered.items():  # each distinct word once
             if low in foreign_words:
-                foreign += 1
+                foreign += times
             elif low in english_words:
-                english += 1
+                english += times
             elif not low.isascii() and _ACCENTED.fullmatch(low) is not None:
-                foreign += 1
+                foreign += times
         return foreign >= 2 and foreign >= english

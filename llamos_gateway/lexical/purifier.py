@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -37,7 +38,7 @@ from llamos_gateway.lexical.rewrites import Change, Rewrites, coarsen
 from llamos_gateway.lexical.screening import Signals, screen
 from llamos_gateway.lexical.spans import Span, protected
 from llamos_gateway.lexical.spelling import Assessment, Speller, SpellingModel
-from llamos_gateway.lexical.tokens import Token, adjacent, tokenize
+from llamos_gateway.lexical.tokens import Token, adjacent, tokenize, tokens_of, words_of
 from llamos_gateway.lexical.unicode import normalise
 
 # Bump when the rules change what comes out, so cached results of older rules are not reused.
@@ -86,9 +87,10 @@ class _Memo:
     """What the word rules found for each distinct form, kept across the windows of one text
     (a long text repeats its words: each is looked at once)."""
 
-    __slots__ = ("folds", "random", "repairable", "foreign")
+    __slots__ = ("folds", "random", "repairable", "foreign", "settled")
 
     def __init__(self) -> None:
+        self.settled: dict[str, bool] = {}
         self.folds: dict[tuple[bool, bool], dict[str, tuple[str, str | None]]] = {}
         self.random: dict[str, bool] = {}
         self.repairable: dict[str, bool] = {}
@@ -204,13 +206,18 @@ class LexicalPurifier:
                 continue
             inside = ([Span(s.start - start, s.end - start, s.kind) for s in spans[first:k]]
                       if start or end < len(text) else spans)
-            words, found = self._words(piece, inside, body - start,
-                                       seen if piece is text else seen[start:end], memo)
-            found["words"] = len(words)
+            piece_seen = seen if piece is text else seen[start:end]
+            quick = self._quick(piece, inside, body - start, piece_seen, memo)
+            if quick is not None:
+                edits, found = quick
+                changes.extend(Change(a + start, b + start, form, rule) for a, b, form, rule in edits)
+            else:
+                words, found = self._words(piece, inside, body - start, piece_seen, memo)
+                found["words"] = len(words)
+                changes.extend(Change(w.token.start + start, w.token.end + start, w.form, w.rule)
+                               for w in words if w.rule is not None)
             for key, value in found.items():
                 counts[key] = counts.get(key, 0) + value
-            changes.extend(Change(w.token.start + start, w.token.end + start, w.form, w.rule)
-                           for w in words if w.rule is not None)
         return changes, counts
 
     def _lookalikes_in_spans(self, text: str, spans: list[Span]) -> list[Change]:
@@ -241,6 +248,72 @@ class LexicalPurifier:
                 return None
         return len(found)
 
+    def _quick(self, text: str, spans: list[Span], body: int, seen: str,
+               memo: _Memo) -> tuple[list[tuple[int, int, str, str]], dict[str, int]] | None:
+        """The outcome of `_words` from each distinct word's own verdict, when no word needs
+        its neighbours: no spelling candidate (or too many: a foreign text), no stray or
+        random capital, no broken compound. None: the full path must decide."""
+        latin = homoglyphs.latin_share(text, self._confusables, seen) >= 0.5
+        texts = tokens_of(text, spans)
+        times = Counter(texts)
+        informal = self._informal_forms(text[:body], times)
+        folded = memo.folds.setdefault((latin, informal), {})
+        known = self._lexicon.is_known
+        forms: Counter[str] = Counter()
+        counts: dict[str, int] = {"words": len(texts)}
+        changed: dict[str, tuple[str, str]] = {}
+        misspelt = 0
+        for token, n in times.items():
+            found = folded.get(token)
+            if found is None:
+                found = folded[token] = self._fold(token, latin, informal)
+            form, rule = found
+            forms[form] += n
+            if rule is not None:
+                changed[token] = (form, rule)
+                counts[rule] = counts.get(rule, 0) + n
+            elif not self._settled(form, memo):
+                return None
+            if rule in (None, "homoglyph") and self._repairable_form(form, memo):
+                if not form.islower():
+                    return None  # a capitalised word: a name decides (`_in_name`)
+                misspelt += n
+        if misspelt:
+            if ("'" in text or "’" in text or "(" in text
+                    or self._short_foreign(set(forms), memo)):
+                return None  # the neighbours of a word decide whether it is weighed
+            if not (_foreign_counts(len(texts), misspelt, forms) or informal
+                    or self._function_words.foreign_counts(forms)):
+                return None  # spelling repair: the full path
+            counts["unknown"] = misspelt
+        edits = [(m.start(), m.end(), *changed[m.group()])
+                 for m in words_of(text, spans) if m.group() in changed] if changed else []
+        return edits, counts
+
+    def _settled(self, form: str, memo: _Memo) -> bool:
+        """A word left as it is whatever its neighbours: no random or stray capital, no
+        capitalised unknown word, no broken compound."""
+        found = memo.settled.get(form)
+        if found is None:
+            lexicon = self._lexicon
+            known = lexicon.is_known
+            found = memo.settled[form] = not (
+                (not form[1:].islower() and casing.random_capitals(
+                    form, known, lexicon.is_target, lexicon.cased))
+                or casing.inner_capital(form) is not None
+                or (casing.leading_capital(form) and not known(form.lower()))
+                or ("-" in form and compounds.broken(form, known)))
+        return found
+
+    def _repairable_form(self, form: str, memo: _Memo) -> bool:
+        found = memo.repairable.get(form)
+        if found is None:
+            known = self._lexicon.is_known
+            found = memo.repairable[form] = (
+                form.isascii() and form.isalpha() and (form.islower() or _capitalised(form))
+                and not known(form) and not known(form.lower()) and not repeats.stretched(form))
+        return found
+
     def _words(self, text: str, spans: list[Span], body: int | None = None,
                seen: str | None = None,
                memo: _Memo | None = None) -> tuple[list[_Word], dict[str, int]]:
@@ -266,13 +339,15 @@ class LexicalPurifier:
         lower = (not text.islower() and _ASCII_CAPITAL.search(joined) is not None
                  and casing.mostly_lowercase(forms, joined))
         strays = self._strays(text, words) if lower else {}
-        unknown = sorted({i for i in self._repairable(text, words, distinct, memo)
-                          if not self._foreign_phrase(text, words, i, memo)
+        candidates = self._repairable(text, words, distinct, memo)
+        short_foreign = self._short_foreign(distinct, memo) if candidates else set()
+        unknown = sorted({i for i in candidates
+                          if not (short_foreign and _foreign_phrase(text, words, i, short_foreign))
                           and not (_capitalised(words[i].form) and _in_name(text, words, i))}
                          | strays.keys())
         misspelt = sum(1 for i in unknown if i not in strays and words[i].form.islower())
         if (_foreign(words, misspelt)  # a stray capital or a name is no foreign word
-                or informal or self._function_words.foreign_text(w.form for w in words)):
+                or informal or self._function_words.foreign_text(forms)):
             counts["unknown"] = len(unknown)
             return words, counts
         for i, spots in list(strays.items()):
@@ -303,27 +378,28 @@ class LexicalPurifier:
         counts["unknown"] = len(left)
         return words, counts
 
-    def _foreign_phrase(self, text: str, words: list[_Word], i: int, memo: _Memo) -> bool:
-        """A short function word of another language, or a word next to one (`fleur de sel`,
-        `sua sponte`). Longer ones (`habe`, `geen`) are as often slips of English words."""
-        def foreign(word: str) -> bool:
-            found = memo.foreign.get(word)
-            if found is None:
-                found = memo.foreign[word] = (len(word) <= _SHORT_FUNCTION_WORD
-                                              and self._function_words.is_foreign(word))
-            return found
-        if foreign(words[i].form):
-            return True
-        return any(0 <= i + step < len(words) and foreign(words[i + step].form)
-                   and _neighbour(text, words, i, step) is not None for step in (-1, 1))
+    def _short_foreign(self, distinct: set[str], memo: _Memo) -> set[str]:
+        """The forms that are short function words of another language (`de`, `sua`)."""
+        found = set()
+        for form in distinct:
+            foreign = memo.foreign.get(form)
+            if foreign is None:
+                foreign = memo.foreign[form] = (len(form) <= _SHORT_FUNCTION_WORD
+                                                and self._function_words.is_foreign(form))
+            if foreign:
+                found.add(form)
+        return found
 
     def _informal(self, text: str, tokens: list[Token]) -> bool:
         """Chat register: emoji, emoticons, `!!`, or a slang word that is no dictionary word
         (`lol`, `omg`; not `mood`, `wow`). A junk ending (`. :)`) is no sign of it."""
+        return self._informal_forms(text, {t.text for t in tokens})
+
+    def _informal_forms(self, text: str, tokens: Iterable[str]) -> bool:
         slang, dictionary = self._lexicon.slang, self._lexicon.in_dictionary
         return _INFORMAL.search(text) is not None or any(
             low in slang and len(low) > 1 and not dictionary(low)
-            for low in {t.text.lower() for t in tokens})
+            for low in {t.lower() for t in tokens})
 
     def _fold(self, form: str, latin: bool, informal: bool) -> tuple[str, str | None]:
         """The word with look-alikes, leetspeak and planted letter runs undone, and the rule."""
@@ -374,23 +450,15 @@ class LexicalPurifier:
         capitalised), not stretched (`sooo`), not after an apostrophe, not a bracketed
         initial's rest (`(W)hile`)."""
         known = self._lexicon.is_known
-        unknown = set()
-        for form in distinct:
-            found = memo.repairable.get(form)
-            if found is None:
-                found = memo.repairable[form] = (
-                    form.isascii() and form.isalpha() and (form.islower() or _capitalised(form))
-                    and not known(form) and not known(form.lower())
-                    and not repeats.stretched(form))
-            if found:
-                unknown.add(form)
+        unknown = {form for form in distinct if self._repairable_form(form, memo)}
         if not unknown:
             return []
+        bracket = "(" in text
         # a folded look-alike word may still hold a slip: repair it now, not on a second pass
         return [i for i, w in enumerate(words)
                 if w.form in unknown and w.rule in (None, "homoglyph")
                 and not w.token.after_apostrophe
-                and not _bracketed_initial(text, w.token.start, w.form, known)]
+                and not (bracket and _bracketed_initial(text, w.token.start, w.form, known))]
 
     def _strays(self, text: str, words: list[_Word]) -> dict[int, list[str]]:
         """Words with a stray capital (`lNacks`, `Kbleak`) in mostly lowercase text (counted
@@ -496,6 +564,15 @@ def _windows(text: str, spans: list[Span]) -> list[tuple[int, int]]:
     return out
 
 
+def _foreign_phrase(text: str, words: list[_Word], i: int, foreign: set[str]) -> bool:
+    """A short function word of another language, or a word next to one (`fleur de sel`,
+    `sua sponte`). Longer ones (`habe`, `geen`) are as often slips of English words."""
+    if words[i].form in foreign:
+        return True
+    return any(0 <= i + step < len(words) and words[i + step].form in foreign
+               and _neighbour(text, words, i, step) is not None for step in (-1, 1))
+
+
 def _capitalised(form: str) -> bool:
     """`Mascow`: a capital, then four lowercase letters or more (a slipped name or a slip at
     the start of a sentence)."""
@@ -510,6 +587,16 @@ def _in_name(text: str, words: list[_Word], i: int) -> bool:
 
 def _fixed(verdict: Assessment) -> str | None:
     return None if verdict.fix is None else verdict.fix.word
+
+
+def _foreign_counts(total: int, unknown: int, forms: Counter[str]) -> bool:
+    """`_foreign` from the counts of the forms."""
+    if total >= 3 and unknown > _FOREIGN_SHARE * total:
+        return True
+    if total < _STOPWORD_MIN_WORDS:
+        return False
+    common = sum(n for form, n in forms.items() if form.lower() in _STOPWORDS)
+    return common < _STOPWORD_SHARE * total
 
 
 def _foreign(words: list[_Word], unknown: int) -> bool:

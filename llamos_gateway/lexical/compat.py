@@ -33,15 +33,18 @@ _ACCENTED = scripts.compile(f"[\\p{{Latin}}\\p{{Greek}}\\p{{Cyrillic}}][{GENERIC
 def fold(text: str) -> list[Change]:
     changes: list[Change] = []
     lines: Lines | None = None
+    seen: dict[str, str] = {}  # each distinct piece normalised once
     for match in _COMPAT.finditer(text):
         piece = match.group()
         if "\uff01" <= piece[0] <= "\uff5e":
             lines = lines or Lines(text, scripts.EAST_ASIAN)
             if lines.has(match.start()):
                 continue
-        folded = unicodedata.normalize("NFKC", piece)
+        folded = seen.get(piece)
+        if folded is None:
+            folded = seen[piece] = unicodedata.normalize("NFKC", piece)
         if folded != piece:
-            changes.append(Change(match.start(), match.end(), folded, "nfkc"))
+            changes.append(Change(*match.span(), folded, "nfkc"))
     if _MARK.search(text) is not None:
         for match in _ACCENTED.finditer(text):
             composed = unicodedata.normalize("NFC", match.group())

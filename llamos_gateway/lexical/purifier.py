@@ -263,6 +263,7 @@ class LexicalPurifier:
         counts: dict[str, int] = {"words": len(texts)}
         changed: dict[str, tuple[str, str]] = {}
         misspelt = 0
+        candidates: set[str] = set()
         for token, n in times.items():
             found = folded.get(token)
             if found is None:
@@ -278,10 +279,14 @@ class LexicalPurifier:
                 if not form.islower():
                     return None  # a capitalised word: a name decides (`_in_name`)
                 misspelt += n
+                candidates.add(token)
         if misspelt:
-            if ("'" in text or "’" in text or "(" in text
-                    or self._short_foreign(set(forms), memo)):
-                return None  # the neighbours of a word decide whether it is weighed
+            if "'" in text or "’" in text or "(" in text:
+                return None  # the characters before a word decide whether it is weighed
+            foreign = self._short_foreign(set(forms), memo)
+            if foreign:
+                misspelt -= _foreign_phrases(text, spans, candidates, {
+                    token for token in times if folded[token][0] in foreign}, times)
             if not (_foreign_counts(len(texts), misspelt, forms) or informal
                     or self._function_words.foreign_counts(forms)):
                 return None  # spelling repair: the full path
@@ -587,6 +592,25 @@ def _in_name(text: str, words: list[_Word], i: int) -> bool:
 
 def _fixed(verdict: Assessment) -> str | None:
     return None if verdict.fix is None else verdict.fix.word
+
+
+def _foreign_phrases(text: str, spans: list[Span], candidates: set[str], foreign: set[str],
+                     times: Counter[str]) -> int:
+    """How many occurrences of `candidates` `_foreign_phrase` takes out: those that are short
+    foreign function words, and those next to one (only spaces between)."""
+    out = sum(times[token] for token in candidates & foreign)
+    matches = list(words_of(text, spans))
+    groups = [m.group() for m in matches]
+    taken: set[int] = set()
+    for j, group in enumerate(groups):
+        if group not in foreign:
+            continue
+        for k in (j - 1, j + 1):
+            if (0 <= k < len(groups) and k not in taken and groups[k] in candidates
+                    and groups[k] not in foreign
+                    and text[matches[min(j, k)].end():matches[max(j, k)].start()].isspace()):
+                taken.add(k)
+    return out + len(taken)
 
 
 def _foreign_counts(total: int, unknown: int, forms: Counter[str]) -> bool:

@@ -12,6 +12,7 @@ that makes a known word, or else that matches the case around it, is taken.
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 from collections.abc import Callable
 
@@ -157,8 +158,12 @@ def _script(char: str) -> str:
     return unicodedata.name(char, "").split(" ", 1)[0]
 
 
-_LATIN_WORD = scripts.compile(r"\p{L}*[A-Za-z]\p{L}*")
+_LATIN_WORD = scripts.compile(r"(?<!\p{L})\p{L}*[A-Za-z]\p{L}*")  # tried at word starts only
 _OTHER_LETTERS = scripts.compile(r"[^\P{L}A-Za-z]+")
+# Where no ASCII letter touches another character outside ASCII, the Latin words are the runs
+# of ASCII letters (a scan with `re`, much faster than one with Unicode properties).
+_MIXED_EDGE = re.compile(r"[A-Za-z][^\x00-\x7f]|[^\x00-\x7f][A-Za-z]")
+_ASCII_WORD = re.compile(r"[A-Za-z]+")
 
 
 def latin_share(text: str, table: Confusables, seen: str | None = None) -> float:
@@ -169,12 +174,16 @@ def latin_share(text: str, table: Confusables, seen: str | None = None) -> float
     if text.isascii():
         return 1.0
     seen = seen if seen is not None else table.skeleton(text)
-    latin, pieces, last = 0, [], 0
-    for match in _LATIN_WORD.finditer(text):
-        latin += match.end() - match.start()
-        pieces.append(seen[last:match.start()])
-        last = match.end()
-    pieces.append(seen[last:])
+    if _OTHER_LETTERS.search(seen) is None:  # every letter Latin or a look-alike of one
+        return 1.0 if _LATIN_WORD.search(text) is not None else 0.0
+    latin_words = _LATIN_WORD if _MIXED_EDGE.search(text) is not None else _ASCII_WORD
+    words = [m.span() for m in latin_words.finditer(text)]
+    if not words:
+        return 0.0
+    latin = sum(end - start for start, end in words)
+    starts = [0, *(end for _, end in words)]
+    ends = [*(start for start, _ in words), len(text)]
+    pieces = map(seen.__getitem__, map(slice, starts, ends))
     other = sum(map(len, _OTHER_LETTERS.findall(" ".join(pieces))))
     if not latin + other:
         return 0.0

@@ -291,7 +291,7 @@ class LexicalPurifier:
                     or self._function_words.foreign_counts(forms)):
                 return None  # spelling repair: the full path
             counts["unknown"] = misspelt
-        edits = [(m.start(), m.end(), *changed[m.group()])
+        edits = [(*m.span(), *changed[m.group()])
                  for m in words_of(text, spans) if m.group() in changed] if changed else []
         return edits, counts
 

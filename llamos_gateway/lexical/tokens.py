@@ -8,7 +8,6 @@ them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import NamedTuple
 
 from llamos_gateway.lexical.spans import Span, protected
@@ -48,24 +47,29 @@ def tokenize(text: str, spans: list[Span] | None = None) -> list[Token]:
     return tokens
 
 
-def tokens_of(text: str, spans: list[Span]) -> list[str]:
-    """The texts of `tokenize(text, spans)`, without positions (one C-level scan per gap)."""
-    found: list[str] = []
+def gaps(text: str, spans: list[Span]) -> list[tuple[int, int]]:
+    """The stretches of `text` between the protected spans."""
+    found: list[tuple[int, int]] = []
     cut = 0
     for span in [*spans, Span(len(text), len(text), "")]:
         if cut < span.start:
-            found.extend(_WORD.findall(text, cut, span.start))
+            found.append((cut, span.start))
         cut = max(cut, span.end)
     return found
 
 
-def words_of(text: str, spans: list[Span]) -> Iterator[re.Match[str]]:
+def tokens_of(text: str, spans: list[Span]) -> list[str]:
+    """The texts of `tokenize(text, spans)`, without positions (one C-level scan per gap)."""
+    if not spans:
+        return _WORD.findall(text)
+    return [word for a, b in gaps(text, spans) for word in _WORD.findall(text, a, b)]
+
+
+def words_of(text: str, spans: list[Span]) -> list[re.Match[str]]:
     """The matches behind `tokenize(text, spans)`."""
-    cut = 0
-    for span in [*spans, Span(len(text), len(text), "")]:
-        if cut < span.start:
-            yield from _WORD.finditer(text, cut, span.start)
-        cut = max(cut, span.end)
+    if not spans:
+        return list(_WORD.finditer(text))
+    return [m for a, b in gaps(text, spans) for m in _WORD.finditer(text, a, b)]
 
 
 def adjacent(text: str, left: Token, right: Token) -> bool:

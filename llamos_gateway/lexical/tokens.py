@@ -13,7 +13,7 @@ from typing import NamedTuple
 from llamos_gateway.lexical.spans import Span, protected
 
 # Letters and digits, with inner apostrophes/hyphens and leet symbols between them.
-_WORD = re.compile(r"[^\W_](?:[^\W_]|['’-](?=[^\W_])|[@$!|+](?=[^\W_]))*")
+_WORD = re.compile(r"[^\W_]+(?:['’@$!|+-][^\W_]+)*")
 
 
 _APOSTROPHES = ("'", "’")

@@ -77,17 +77,32 @@ _INFORMAL = scripts.compile(r"\p{Extended_Pictographic}|[!?]{2}|(?<!\w)[:;=][-']
 # Plain ASCII words, and letters next to digits or leet symbols (those take the full path).
 _PLAIN_WORD = re.compile(r"[a-z]+(?:['’-][a-z]+)*")
 _INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
+_LEET_CHAR = re.compile(r"[0-9@$|!+]")  # a one-class scan first: most texts have none
 _LEETISH = re.compile(r"[A-Za-z][0-9@$|]|[0-9@$|!+][A-Za-z]|[A-Za-z][!+][A-Za-z]")
 
 
 _ASCII_CAPITAL = re.compile(r"[A-Z]")
+# The verdicts on words are remembered across texts, up to this many forms in all.
+_MEMO_FORMS = 200_000
+# Windows from this length on first try `_quick` (shorter ones go straight to `_words`).
+_QUICK_FROM = 400
 
 
 class _Memo:
-    """What the word rules found for each distinct form, kept across the windows of one text
-    (a long text repeats its words: each is looked at once)."""
+    """What the word rules found for each distinct form (a pure function of the form and the
+    lexicon), kept across windows and texts: a long text repeats its words, and so does
+    traffic; each is looked at once."""
 
     __slots__ = ("folds", "random", "repairable", "foreign", "settled")
+
+    def bounded(self) -> _Memo:
+        """This memo, emptied first when it holds more than `_MEMO_FORMS` forms (each entry is
+        a pure function of the form and the lexicon, so any entry may go at any time)."""
+        if (sum(map(len, self.folds.values())) + len(self.random) + len(self.repairable)
+                + len(self.foreign) + len(self.settled)) > _MEMO_FORMS:
+            self.folds, self.random, self.repairable = {}, {}, {}
+            self.foreign, self.settled = {}, {}
+        return self
 
     def __init__(self) -> None:
         self.settled: dict[str, bool] = {}
@@ -119,6 +134,7 @@ class LexicalPurifier:
         self._function_words = function_words or FunctionWords(
             lambda word: self._lexicon.count(word) >= _COMMON_ENGLISH)
         self.screen_threshold = screen_threshold
+        self._memo = _Memo()
 
     @property
     def cache_identity(self) -> str:
@@ -193,7 +209,7 @@ class LexicalPurifier:
         `_WINDOW` characters), so that the windows of plain known words cost one scan."""
         changes: list[Change] = []
         counts: dict[str, int] = {}
-        memo = _Memo()
+        memo = self._memo.bounded()
         k = 0
         for start, end in _windows(text, spans):
             first = k
@@ -207,7 +223,8 @@ class LexicalPurifier:
             inside = ([Span(s.start - start, s.end - start, s.kind) for s in spans[first:k]]
                       if start or end < len(text) else spans)
             piece_seen = seen if piece is text else seen[start:end]
-            quick = self._quick(piece, inside, body - start, piece_seen, memo)
+            quick = (self._quick(piece, inside, body - start, piece_seen, memo)
+                     if end - start >= _QUICK_FROM else None)
             if quick is not None:
                 edits, found = quick
                 changes.extend(Change(a + start, b + start, form, rule) for a, b, form, rule in edits)
@@ -239,7 +256,8 @@ class LexicalPurifier:
 
     def _plain(self, text: str) -> int | None:
         """The number of words when every word is a plain known word, else None."""
-        if (not text.isascii() or _LEETISH.search(text) is not None
+        if (not text.isascii() or _LEET_CHAR.search(text) is not None
+                and _LEETISH.search(text) is not None
                 or not text.islower() and _INNER_CAPITAL.search(text) is not None):
             return None
         found = _PLAIN_WORD.findall(text.lower())

@@ -170,7 +170,8 @@ def _inline(text: str, start: int, end: int) -> list[Span]:
     each kind's trigger is a cheap scan), earlier kinds first where two match."""
     piece = text[start:end] if start or end < len(text) else text
     chars = set(piece)
-    active = tuple(k.name for k in _INLINE_KINDS if _occurs(k, piece, chars))
+    active = tuple(k.name for k in _INLINE_KINDS
+                   if not chars.isdisjoint(k.triggers) and _occurs(k, piece, chars))
     if not active:
         return []
     pattern = _pattern(active)

@@ -12,13 +12,11 @@ coordinates. Plain ASCII without control characters takes a fast path.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from llamos_gateway.lexical import bidi, compat, controls, invisible, marks
 from llamos_gateway.lexical.rewrites import Rewrites, coarsen
 
-_ASCII_CONTROL = re.compile(r"[\x08\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +37,7 @@ class Normalised:
 
 def normalise(text: str) -> Normalised:
     rewrites = Rewrites(text)
-    if text.isascii() and _ASCII_CONTROL.search(text) is None:
+    if text.isascii() and "\x08" not in text and "\x7f" not in text:
         return Normalised(rewrites)
     erased = controls.deletions(text)
     rewrites = rewrites.apply(coarsen(rewrites.text, erased))

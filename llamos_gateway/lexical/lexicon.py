@@ -32,6 +32,8 @@ _WORD = re.compile(r"^[a-z]+(?:[-'][a-z]+)*$")
 # A word seen this often in SST-2 train is a correction target even when the general
 # dictionaries lack it (names and slang of movie reviews); rarer ones are only known.
 _TRAIN_TARGET_MIN = 3
+# Spelling candidates remembered for this many words at most (then the table starts afresh).
+_NEAR_MEMO = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class Lexicon:
         self._shorthand = frozenset(_read_slang(self._sources.slang)) - self.words.keys()
         self._bigrams: dict[str, int] | None = None
         self._index: candidates.Index | None = None
+        self._near: dict[tuple[str, int], tuple[tuple[str, int], ...]] = {}
 
     def is_name(self, word: str) -> bool:
         """Listed only capitalised (`audrey`, `meyer`): a proper name, not a common word."""
@@ -110,8 +113,18 @@ class Lexicon:
             self._bigrams = _unpack_counts(*cached(self._path("bigrams"), self._build_bigrams))
         return self._bigrams.get(f"{left} {right}", 0)
 
-    def near(self, word: str, max_distance: int = 2) -> list[tuple[str, int]]:
-        """Correction targets within edit distance 1, else within 2, with their distance."""
+    def near(self, word: str, max_distance: int = 2) -> tuple[tuple[str, int], ...]:
+        """Correction targets within edit distance 1, else within 2, with their distance.
+        Remembered per word (a bounded table: misspellings recur in traffic)."""
+        key = (word, max_distance)
+        found = self._near.get(key)
+        if found is None:
+            if len(self._near) >= _NEAR_MEMO:
+                self._near = {}
+            found = self._near[key] = tuple(self._near_uncached(word, max_distance))
+        return found
+
+    def _near_uncached(self, word: str, max_distance: int) -> list[tuple[str, int]]:
         found = candidates.within_one(word, self.targets)
         if found or max_distance < 2:
             return found

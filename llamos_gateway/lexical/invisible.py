@@ -136,7 +136,7 @@ def _joiner_fits(joiner: str, before: str, after: str, inside: bool) -> bool:
 
 def _flag_tags(text: str, start: int, end: int) -> bool:
     """`text[start:end]` is the tag run of an emoji flag (England, Scotland, Wales)."""
-    return (0 < start and text[start - 1] == _FLAG and end - start <= _MAX_TAGS
+    return (start > 0 and text[start - 1] == _FLAG and end - start <= _MAX_TAGS
             and text[end - 1] == _TAG_END and _TAG_RUN.fullmatch(text, start, end) is not None)
 
 

@@ -117,7 +117,7 @@ class Speller:
             near = self._lexicon.near(word, 1 if "-" in word else 2)
         else:
             keep -= model.stray_keep_cost
-            near = [(c, 0) for c in at if c in self._lexicon.targets]
+            near = tuple((c, 0) for c in at if c in self._lexicon.targets)
         scored = [Correction(c, self._score(word, c, d, left, right), keep, d or 1)
                   for c, d in near if not _respaced(word, c)]
         scored.sort(key=lambda item: (-item.score, item.word))

@@ -18,7 +18,6 @@ from llamos_gateway.lexical import bidi, compat, controls, invisible, marks
 from llamos_gateway.lexical.rewrites import Rewrites, coarsen
 
 
-
 @dataclass(frozen=True, slots=True)
 class Normalised:
     """The repaired text as `Rewrites`, and what each stage found."""

@@ -209,7 +209,9 @@ class Context:
             spots = strays.get(i)
             capital = spots is None and capitalised(words[i].form)
             form = words[i].form if spots is None and not capital else words[i].form.lower()
-            verdict = self._speller.assess(form, left, right, spots, capital=capital)
+            verdict = self._speller.assess(form, left, right, spots, capital=capital,
+                                           names=not _beside_names(text, words, i,
+                                                                  self._lexicon.is_name))
             misses[i] = verdict.near_miss
             if verdict.fix is not None:
                 rule = ("case+spelling" if spots is not None else "spelling"
@@ -220,6 +222,16 @@ class Context:
                 fixed.add(i)
                 changed = True
         return changed
+
+
+def _beside_names(text: str, words: list[Word], i: int, is_name: Callable[[str], bool]) -> bool:
+    """A lowercase word in text that uses capitals, whose neighbouring names are written with
+    a capital: it is no part of them (`government inestigates Sony`)."""
+    if not words[i].form.islower() or text.islower():
+        return False
+    return all(words[j].form[:1].isupper() for j in (i - 1, i + 1)
+               if 0 <= j < len(words) and _neighbour(text, words, i, j - i) is not None
+               and is_name(words[j].form.lower()))
 
 
 def _foreign_phrase(text: str, words: list[Word], i: int, foreign: set[str]) -> bool:

@@ -32,7 +32,7 @@ from llamos_gateway.lexical.verdicts import Verdicts
 from llamos_gateway.lexical.windows import windows
 
 # Bump when the rules change what comes out, so cached results of older rules are not reused.
-RULES_VERSION = 3
+RULES_VERSION = 4
 
 # Texts longer than this are purified in a worker thread, off the event loop; shorter ones
 # take well under a millisecond, less than the hop to a thread would cost.

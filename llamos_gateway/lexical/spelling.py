@@ -97,11 +97,14 @@ class Speller:
         self._near = _keyboard()
 
     def candidates(self, word: str, left: str | None, right: str | None,
-                   at: list[str] | None = None, capital: bool = False) -> list[Correction]:
+                   at: list[str] | None = None, capital: bool = False,
+                   names: bool = True) -> list[Correction]:
         """Scored candidates, best first (empty when the word is too short or has none).
 
         `at`: the only candidates to weigh, edits at a spot known to be edited (one
-        cheap edit each); by default every correction target within edit distance 2."""
+        cheap edit each); by default every correction target within edit distance 2.
+        `names`: a neighbour that is a name may make the word part of it (`robedt de niro`);
+        False where the case shows it is not (a lowercase word beside a capitalised name)."""
         if not self._model.min_length <= len(word) <= self._model.max_length:
             return []
         model = self._model
@@ -109,7 +112,7 @@ class Speller:
             model.long_cap, max(0, len(word) - model.long_from))
         if self._model.derived_bonus and morphology.derived(word, self._lexicon.in_dictionary):
             keep += self._model.derived_bonus
-        if any(n is not None and self._lexicon.is_name(n) for n in (left, right)):
+        if names and any(n is not None and self._lexicon.is_name(n) for n in (left, right)):
             keep += self._model.name_bonus
         if capital:
             keep += self._model.capital_bonus
@@ -124,10 +127,12 @@ class Speller:
         return scored
 
     def assess(self, word: str, left: str | None, right: str | None,
-               at: list[str] | None = None, capital: bool = False) -> Assessment:
+               at: list[str] | None = None, capital: bool = False,
+               names: bool = True) -> Assessment:
         """The repair of `word`, if one is clearly best, and whether it looks like a typo.
-        `capital`: the word was written with a capital (`word` is its lowercase)."""
-        ranked = self.candidates(word, left, right, at, capital)
+        `capital`: the word was written with a capital (`word` is its lowercase); `names`:
+        see `candidates`."""
+        ranked = self.candidates(word, left, right, at, capital, names)
         if not ranked:
             return Assessment(None, False, -math.inf)
         best = ranked[0]

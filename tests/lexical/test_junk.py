@@ -52,3 +52,12 @@ def test_junk_is_cut(text: str, clean: str) -> None:
 ])
 def test_clean_endings_stay(text: str) -> None:
     assert ending(text, known) is None
+
+
+def test_tail_start_walks_back_over_punctuation_emoticons_and_skipped_spans() -> None:
+    from llamos_gateway.lexical.junk import tail_start
+    assert tail_start("so much!!! 🎉", []) == len("so much")
+    assert tail_start("thanks :D", []) == len("thanks")
+    assert tail_start("see @abc1 .", [(4, 9)]) == len("see")
+    assert tail_start("🎉" * 50_000, []) == 0
+    assert tail_start("", []) == 0

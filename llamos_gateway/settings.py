@@ -213,6 +213,7 @@ class CacheSettings(_Group):
     ttl_s: int = Field(86400, ge=1, description="cache entry lifetime")
     lock_timeout_s: float = Field(30.0, gt=0, description="single-flight lock: others wait at most this long")
     max_entries: int = Field(10000, ge=1, description="in-memory cache size")
+    max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="in-memory cache (and each worker's near cache) bound on keys + values; least recently used go first, a larger value is not kept")
 
 
 class RateLimitSettings(_Group):
@@ -228,6 +229,9 @@ class AuditSettings(_Group):
     stream_maxlen: int = Field(100_000, ge=1, description="Redis stream length cap (approximate)")
     jsonl_path: Path | None = Field(None, description="also append records to this JSONL file")
     buffer_max: int = Field(10_000, ge=1, description="records held while Redis is down, then dropped (counted)")
+    max_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="bound on the in-memory audit store and on the records held while Redis is down, each; oldest go first")
+    max_record_bytes: int = Field(64 * 1024, ge=1024, description="one record's size cap: longer texts are cut with a marker (and their SHA-256 kept), edits and texts past it are counted, not kept")
+    page_max_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="GET /v1/audit: a page ends before this many bytes (next_after continues it)")
 
 
 class LimitSettings(_Group):

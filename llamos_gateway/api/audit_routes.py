@@ -1,5 +1,9 @@
 """`GET /v1/audit?limit=&after=`: the audit trail, oldest first after a cursor, else the newest.
-Admin keys only."""
+Admin keys only.
+
+A page holds at most `limit` records and ends before `audit.page_max_bytes` of them (at least
+one record, itself at most `audit.max_record_bytes`); `truncated: true` says the byte budget
+ended it, and `next_after` continues either way."""
 
 from __future__ import annotations
 
@@ -46,10 +50,21 @@ async def read_audit(request: Request) -> Response:
     except StoreUnavailable as exc:
         raise AuditUnavailable("the audit store (Redis) is unavailable; try again shortly",
                                headers={"retry-after": "2"}) from exc
-    data = [{"cursor": cursor, **orjson.loads(raw)} for cursor, raw in rows]
-    body = {"object": "list", "data": data,
-            "next_after": rows[-1][0] if rows else after, "pending": trail.pending}
+    page = _page(rows, components(request).settings.audit.page_max_bytes)
+    data = [{"cursor": cursor, **orjson.loads(raw)} for cursor, raw in page]
+    body = {"object": "list", "data": data, "next_after": page[-1][0] if page else after,
+            "truncated": len(page) < len(rows), "pending": trail.pending}
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _page(rows: list[tuple[str, bytes]], max_bytes: int) -> list[tuple[str, bytes]]:
+    """The first rows that fit in `max_bytes` (always the first one)."""
+    size = 0
+    for count, (cursor, raw) in enumerate(rows):
+        size += len(raw) + len(cursor) + 16  # the cursor field and the separators
+        if size > max_bytes and count > 0:
+            return rows[:count]
+    return rows
 
 
 def _limit(value: str | None) -> int:

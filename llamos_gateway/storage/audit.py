@@ -5,8 +5,10 @@ puts it in a bounded buffer (never blocks, never raises); a background task writ
 buffer to the sink (a Redis stream, or memory) and to the optional JSONL mirror, in batches
 (it waits up to 50 ms for more records; `GET /v1/audit` flushes first). While the
 sink is down records wait in the buffer; past `buffer_max` the oldest are dropped and
-counted. With `store_text: false` texts are replaced by their SHA-256 and edits keep only
-their offsets and rule.
+counted; the buffer is also bounded by `max_bytes`. With `store_text: false` texts are
+replaced by their SHA-256 and edits keep only their offsets and rule. A record over
+`max_record_bytes` is cut down to it (`record_budget.fit`: texts cut with a marker, their
+SHA-256 kept, edits and texts past the budget counted).
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ConfigDict
 
 from llamos_gateway.defense.codec import public
 from llamos_gateway.defense.protocol import PurifyResult
 from llamos_gateway.settings import AuditSettings
 from llamos_gateway.storage import AuditSink, StoreUnavailable
+from llamos_gateway.storage.record_budget import fit
 from llamos_gateway.trace import Trace
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,8 @@ _LINGER_S = 0.05
 
 
 class AuditText(BaseModel):
-    """One purified text of the request. Exactly one of the text / hash pairs is set."""
+    """One purified text of the request. Exactly one of the text / hash pairs is set, except
+    for a text cut to the record's size cap (`truncated`), which has both."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -52,6 +55,8 @@ class AuditText(BaseModel):
     defense_tokens: int = 0
     score: float = 0.0
     verdict: str = "clean"
+    truncated: bool = False
+    edits_omitted: int = 0
 
 
 class AuditRecord(BaseModel):
@@ -78,6 +83,7 @@ class AuditRecord(BaseModel):
     purify_ms: float
     upstream_ms: float | None
     total_ms: float | None
+    texts_omitted: int = 0
 
     @classmethod
     def from_trace(cls, trace: Trace, *, store_text: bool) -> AuditRecord | None:
@@ -130,6 +136,9 @@ class AuditTrail:
         self._buffer: deque[bytes] = deque()
         self._mirror: deque[bytes] = deque(maxlen=settings.buffer_max)
         self._max = settings.buffer_max
+        self._max_bytes = settings.max_bytes
+        self._record_bytes = settings.max_record_bytes
+        self._buffered_bytes = 0
         self._retry_after_s = retry_after_s
         self._wake = asyncio.Event()
         self._flushing = asyncio.Lock()
@@ -142,14 +151,20 @@ class AuditTrail:
         record = AuditRecord.from_trace(trace, store_text=self._store_text)
         if record is None:
             return
-        data = orjson.dumps(record.model_dump(mode="json"))
-        if len(self._buffer) >= self._max:
-            self._buffer.popleft()
-            self.dropped += 1
+        data = fit(record.model_dump(mode="json"), self._record_bytes)
         self._buffer.append(data)
+        self._buffered_bytes += len(data)
+        self._trim()
         if self._jsonl is not None:
             self._mirror.append(data)
         self._wake.set()
+
+    def _trim(self) -> None:
+        """Drop the oldest buffered records past `buffer_max` or `max_bytes` (counted)."""
+        while len(self._buffer) > self._max or (
+                self._buffered_bytes > self._max_bytes and len(self._buffer) > 1):
+            self._buffered_bytes -= len(self._buffer.popleft())
+            self.dropped += 1
 
     @property
     def pending(self) -> int:
@@ -202,13 +217,14 @@ class AuditTrail:
             await asyncio.to_thread(_append_lines, self._jsonl, lines)
         while self._buffer:
             batch = [self._buffer.popleft() for _ in range(min(_BATCH, len(self._buffer)))]
+            size = sum(len(b) for b in batch)
+            self._buffered_bytes -= size
             try:
                 await self.sink.append(batch)
             except BaseException:
                 self._buffer.extendleft(reversed(batch))  # back in front, in order
-                while len(self._buffer) > self._max:
-                    self._buffer.popleft()
-                    self.dropped += 1
+                self._buffered_bytes += size
+                self._trim()
                 raise
             self.written += len(batch)
 

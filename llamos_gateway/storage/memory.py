@@ -8,6 +8,7 @@ once per prompt. Run Redis for anything beyond one process.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -50,14 +51,23 @@ class Flights:
             del self._running[key]
 
 
-class MemoryCache:
-    """LRU with a TTL, bounded by `max_entries`."""
+# what one entry costs besides its key and value bytes (the tuple, the float, the dict slot,
+# the object headers), so that many tiny entries count too
+ENTRY_OVERHEAD_BYTES = 160
 
-    def __init__(self, *, ttl_s: float, max_entries: int) -> None:
+
+class MemoryCache:
+    """LRU with a TTL, bounded by `max_entries` and by `max_bytes` (keys + values + a fixed
+    overhead per entry). A value larger than `max_bytes` on its own is not kept."""
+
+    def __init__(self, *, ttl_s: float, max_entries: int,
+                 max_bytes: int = 64 * 1024 * 1024) -> None:
         self._ttl_s = ttl_s
         self._max = max_entries
+        self._max_bytes = max_bytes
         self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._flights = Flights()
+        self.bytes = 0
 
     async def get(self, key: str) -> bytes | None:
         item = self._items.get(key)
@@ -65,16 +75,25 @@ class MemoryCache:
             return None
         expires, value = item
         if expires < time.monotonic():
-            del self._items[key]
+            self._drop(key)
             return None
         self._items.move_to_end(key)
         return value
 
     async def set(self, key: str, value: bytes) -> None:
+        if key in self._items:
+            self._drop(key)
+        size = _size(key, value)
+        if size > self._max_bytes:
+            return
         self._items[key] = (time.monotonic() + self._ttl_s, value)
-        self._items.move_to_end(key)
-        while len(self._items) > self._max:
-            self._items.popitem(last=False)
+        self.bytes += size
+        while len(self._items) > self._max or self.bytes > self._max_bytes:
+            self._drop(next(iter(self._items)))
+
+    def _drop(self, key: str) -> None:
+        _, value = self._items.pop(key)
+        self.bytes -= _size(key, value)
 
     async def once(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, bool]:
         cached = await self.get(key)
@@ -90,6 +109,10 @@ class MemoryCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def _size(key: str, value: bytes) -> int:
+    return len(key) + len(value) + ENTRY_OVERHEAD_BYTES
 
 
 class MemoryRateLimiter:
@@ -116,24 +139,34 @@ class MemoryRateLimiter:
 
 
 class MemoryAuditSink:
-    """The newest `maxlen` records of this process, with stream-like cursors (`ms-seq`)."""
+    """The newest records of this process, at most `maxlen` of them and `max_bytes` in all,
+    with stream-like cursors (`ms-seq`)."""
 
-    def __init__(self, maxlen: int) -> None:
-        self._records: deque[tuple[tuple[int, int], bytes]] = deque(maxlen=maxlen)
+    def __init__(self, maxlen: int, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self._records: deque[tuple[tuple[int, int], bytes]] = deque()
+        self._maxlen = maxlen
+        self._max_bytes = max_bytes
         self._last = (0, 0)
+        self.bytes = 0
 
     async def append(self, records: Sequence[bytes]) -> None:
         for record in records:
             ms = int(time.time() * 1000)
             self._last = (ms, 0) if ms > self._last[0] else (self._last[0], self._last[1] + 1)
             self._records.append((self._last, record))
+            self.bytes += len(record) + ENTRY_OVERHEAD_BYTES
+            while len(self._records) > self._maxlen or (
+                    self.bytes > self._max_bytes and len(self._records) > 1):
+                _, dropped = self._records.popleft()
+                self.bytes -= len(dropped) + ENTRY_OVERHEAD_BYTES
 
     async def read(self, *, after: str | None, limit: int) -> list[tuple[str, bytes]]:
         if after is None:
-            chosen = list(self._records)[-limit:] if limit else []
+            chosen = list(itertools.islice(reversed(self._records), limit))[::-1]
         else:
             cursor = parse_cursor(after)
-            chosen = [item for item in self._records if item[0] > cursor][:limit]
+            chosen = list(itertools.islice(
+                (item for item in self._records if item[0] > cursor), limit))
         return [(f"{ms}-{seq}", record) for (ms, seq), record in chosen]
 
 
@@ -147,11 +180,12 @@ class NearCache:
     """A per-process copy in front of a shared cache. Entries are immutable (the key covers
     everything the value depends on), so a worker serves its hot prompts without a round trip,
     and keeps serving them while the shared store is down. Local entries live at most
-    `local_ttl_s` (never longer than the shared TTL), bounded by `max_entries`."""
+    `local_ttl_s` (never longer than the shared TTL), bounded by `max_entries` and `max_bytes`."""
 
-    def __init__(self, shared: Cache, *, local_ttl_s: float, max_entries: int) -> None:
+    def __init__(self, shared: Cache, *, local_ttl_s: float, max_entries: int,
+                 max_bytes: int = 64 * 1024 * 1024) -> None:
         self.shared = shared
-        self.local = MemoryCache(ttl_s=local_ttl_s, max_entries=max_entries)
+        self.local = MemoryCache(ttl_s=local_ttl_s, max_entries=max_entries, max_bytes=max_bytes)
         self.local_hits = 0
 
     @property

@@ -74,7 +74,8 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[SharedState]:
                 cache=NearCache(RedisCache(client, ttl_s=settings.cache.ttl_s,
                                            lock_timeout_s=settings.cache.lock_timeout_s),
                                 local_ttl_s=min(settings.cache.ttl_s, NEAR_TTL_S),
-                                max_entries=settings.cache.max_entries),
+                                max_entries=settings.cache.max_entries,
+                                max_bytes=settings.cache.max_bytes),
                 limiter=RedisRateLimiter(client, fail_policy=settings.rate_limit.fail_policy,
                                          retry_after_s=settings.redis.retry_after_s),
                 audit=None, redis=client)
@@ -83,9 +84,10 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[SharedState]:
             state = SharedState(
                 kind="memory",
                 cache=MemoryCache(ttl_s=settings.cache.ttl_s,
-                                  max_entries=settings.cache.max_entries),
+                                  max_entries=settings.cache.max_entries,
+                                  max_bytes=settings.cache.max_bytes),
                 limiter=MemoryRateLimiter(), audit=None)
-            sink = MemoryAuditSink(audit_settings.stream_maxlen)
+            sink = MemoryAuditSink(audit_settings.stream_maxlen, audit_settings.max_bytes)
         if audit_settings.enabled:
             state.audit = await stack.enter_async_context(
                 AuditTrail(sink, audit_settings, retry_after_s=settings.redis.retry_after_s))

@@ -160,3 +160,26 @@ async def test_readiness_reports_the_store(settings_for: Callable[..., Settings]
     assert report["cache"]["kind"] == "redis"
     assert report["checks"]["redis"]["ok"] is True
     assert report["checks"]["redis"]["audit"]["dropped"] == 0
+
+
+async def test_audit_pages_by_bytes_and_the_cursor_continues(
+        settings_for: Callable[..., Settings], fake_upstream: FakeOpenAI) -> None:
+    settings = settings_for(auth=KEYS, audit={"page_max_bytes": 8_192,
+                                              "max_record_bytes": 4_096})
+    async with gateway(settings) as client:
+        for i in range(12):
+            reply = await client.post(CHAT, json=chat(f"bad {i} " + "y" * 1_500), headers=USER)
+            assert reply.status_code == 200
+        seen: list[str] = []
+        after = ""
+        for _ in range(20):
+            reply = await client.get(f"/v1/audit?limit=1000&after={after or '0'}",
+                                     headers=ADMIN)
+            assert reply.status_code == 200
+            assert len(reply.content) <= 8_192 + 2_048  # the page budget plus the envelope
+            page = reply.json()
+            seen += [r["texts"][0]["original"].split(" y")[0] for r in page["data"]]
+            if not page["truncated"]:
+                break
+            after = page["next_after"]
+    assert seen == [f"bad {i}" for i in range(12)]

@@ -118,3 +118,65 @@ async def test_redis_stream_is_capped_and_paged(redis_client: RedisClient) -> No
     assert [r for _, r in newest] == [b"r297", b"r298", b"r299"]
     later = await sink.read(after=newest[0][0], limit=10)
     assert [r for _, r in later] == [b"r298", b"r299"]
+
+
+def _big_trace(parts: int, size: int, edits: int = 0) -> Trace:
+    results = []
+    for i in range(parts):
+        text = (f"part {i} " + "x" * size)[:size]
+        results.append(PurifyResult(text, text.upper(), "lexical",
+                                    edits=tuple(Edit(j, j + 1, "x" * 500, "X" * 500, "case")
+                                                for j in range(edits))))
+    trace = Trace(request_id="big", route="chat/completions", key_id="team-a", model="m")
+    trace.defense = DefenseOutcome(mode=DefenseMode.ENFORCE, backend="lexical",
+                                   results=tuple(results), purify_ms=1.0)
+    trace.finish(200)
+    return trace
+
+
+@pytest.mark.parametrize(("parts", "size", "edits"), [(1, 3_000_000, 0), (1, 200_000, 5_000),
+                                                      (5_000, 100, 0), (40, 20_000, 50)])
+async def test_one_record_is_cut_to_max_record_bytes(parts: int, size: int, edits: int) -> None:
+    sink = MemoryAuditSink(100)
+    trail = AuditTrail(sink, AuditSettings(max_record_bytes=16_384))
+    trail.observe(_big_trace(parts, size, edits))
+    await trail.flush()
+    [(_, raw)] = await sink.read(after=None, limit=10)
+    assert len(raw) <= 16_384
+    record = orjson.loads(raw)
+    assert record["id"] == "big" and record["status"] == 200
+    kept = record["texts"]
+    assert kept, "some text is kept"
+    assert record["texts_omitted"] == parts - len(kept)
+    first = kept[0]
+    full = (("part 0 " + "x" * size)[:size])
+    if len(full) > 16_384:
+        assert first["truncated"] is True
+        assert "…[cut: " in first["original"]
+        assert full.startswith(first["original"].split("…[cut: ")[0])
+        assert first["original_sha256"] == hashlib.sha256(full.encode()).hexdigest()
+    if edits:
+        assert first["edits_omitted"] == edits - len(first["edits"])
+        assert first["edits_omitted"] > 0
+
+
+async def test_a_small_record_is_stored_whole() -> None:
+    sink = MemoryAuditSink(100)
+    trail = AuditTrail(sink, AuditSettings(max_record_bytes=16_384))
+    trail.observe(_big_trace(3, 1000, 2))
+    await trail.flush()
+    [(_, raw)] = await sink.read(after=None, limit=10)
+    record = orjson.loads(raw)
+    assert record["texts_omitted"] == 0
+    assert [t["truncated"] for t in record["texts"]] == [False] * 3
+    assert record["texts"][0]["original"] == ("part 0 " + "x" * 1000)[:1000]
+
+
+async def test_buffer_is_bounded_by_bytes_while_the_sink_is_down() -> None:
+    sink = DownSink()
+    trail = AuditTrail(sink, AuditSettings(max_bytes=40_000, max_record_bytes=16_384))
+    for _ in range(10):
+        trail.observe(_big_trace(1, 12_000))
+    assert trail.pending < 10
+    assert trail.dropped == 10 - trail.pending
+    assert trail._buffered_bytes <= 40_000

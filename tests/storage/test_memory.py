@@ -156,3 +156,43 @@ async def test_near_cache_serves_local_copies_and_fills_from_the_shared_one() ->
     await near_a.set("x", b"y")
     assert await shared.get("x") == b"y"
     assert await near_b.get("x") == b"y"
+
+
+async def test_cache_is_bounded_by_bytes_least_recent_first() -> None:
+    cache = MemoryCache(ttl_s=60, max_entries=1000, max_bytes=10_000)
+    for i in range(20):
+        await cache.set(f"k{i}", bytes(1000))
+        assert cache.bytes <= 10_000
+    assert len(cache) < 10
+    assert await cache.get("k19") == bytes(1000)
+    assert await cache.get("k0") is None
+    before = cache.bytes
+    await cache.set("k19", b"x")  # replacing an entry gives its bytes back
+    assert await cache.get("k19") == b"x"
+    assert cache.bytes == before - 999
+
+
+async def test_a_value_larger_than_the_whole_cache_is_not_kept() -> None:
+    cache = MemoryCache(ttl_s=60, max_entries=1000, max_bytes=10_000)
+    await cache.set("small", b"1")
+    await cache.set("huge", bytes(20_000))
+    assert await cache.get("huge") is None
+    assert await cache.get("small") == b"1"
+
+
+async def test_expired_entries_give_their_bytes_back() -> None:
+    cache = MemoryCache(ttl_s=0.0001, max_entries=10, max_bytes=10_000)
+    await cache.set("a", bytes(100))
+    await asyncio.sleep(0.002)
+    assert await cache.get("a") is None
+    assert cache.bytes == 0
+
+
+async def test_audit_sink_is_bounded_by_bytes_oldest_first() -> None:
+    sink = MemoryAuditSink(maxlen=1000, max_bytes=5_000)
+    await sink.append([bytes([65 + i]) * 1000 for i in range(10)])
+    assert sink.bytes <= 5_000
+    rows = await sink.read(after=None, limit=100)
+    assert 1 <= len(rows) < 5
+    assert rows[-1][1] == b"J" * 1000  # the newest is kept
+    assert all(raw[:1] != b"A" for _, raw in rows)

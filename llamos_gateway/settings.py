@@ -236,7 +236,7 @@ class AuditSettings(_Group):
 
 class LimitSettings(_Group):
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="larger request bodies get 413")
-    upstream_timeout_s: float = Field(120.0, gt=0, description="default read timeout of target models (504 past it)")
+    upstream_timeout_s: float = Field(120.0, gt=0, description="default deadline of target models: a whole answer within it, a stream's first chunk and each gap between chunks (504 or an SSE error past it)")
     connect_timeout_s: float = Field(5.0, gt=0, description="connect timeout of target models")
     max_retries: int = Field(2, ge=0, le=10, description="retries on connection failure and 502/503/504, before any byte is relayed")
     max_connections: int = Field(512, ge=1, description="pooled upstream connections per worker")

@@ -164,7 +164,8 @@ def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.Clie
         upstream = HttpUpstream(
             name=alias, api_base=spec.api_base, client=client, api_key=spec.api_key(),
             max_retries=spec.max_retries if spec.max_retries is not None else limits.max_retries,
-            timeout_s=spec.timeout_s, extra_headers=spec.extra_headers)
+            timeout_s=spec.timeout_s or limits.upstream_timeout_s,
+            extra_headers=spec.extra_headers)
         return Route(alias, upstream, plan.upstream_model, plan.owned_by, plan.path,
                      responses=spec.responses)
     from llamos_gateway.upstream.litellm_adapter import LiteLLMUpstream

@@ -11,6 +11,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
+from llamos_gateway.api.disconnect import unless_disconnected
 from llamos_gateway.defense import DefenseMode, Task
 from llamos_gateway.defense.policy import PolicyOverride
 from llamos_gateway.errors import (
@@ -102,8 +103,8 @@ async def proxy(request: Request, endpoint: Endpoint) -> Response:
         trace.key_id = principal.key_id
         raw = await read_body(request, llamos.settings.limits.max_body_bytes)
         body = parse_json(raw)
-        reply = await llamos.gateway.handle(endpoint, body, caller_for(request, principal),
-                                            trace, raw)
+        reply = await unless_disconnected(request, llamos.gateway.handle(
+            endpoint, body, caller_for(request, principal), trace, raw))
     except LlamosError as exc:
         trace.rate_limited = isinstance(exc, RateLimited)  # ours, not the provider's 429
         trace.finish(exc.status, exc.code)

@@ -12,8 +12,9 @@
 
 Replies are taken in order; with nothing queued it answers like a model that echoes the last
 user message (or `FakeOpenAI(default=Reply(content=...))`). It records every request (path,
-headers, parsed body), counts streams that were cut off by the client, and can delay or hang
-to exercise timeouts. A raw ASGI app: no framework between the test and the bytes.
+headers, parsed body), counts streams that were cut off by the client (and delayed replies
+whose client left, `cancelled_requests`), and can delay or hang to exercise timeouts. A raw
+ASGI app: no framework between the test and the bytes.
 
 `FakeOpenAI.fixed(content)` is the benchmark mode: one precomputed reply, no parsing, no
 recording. `python -m llamos_gateway.testing.fake_openai --port 9100` serves it on its own.
@@ -83,6 +84,7 @@ class FakeOpenAI:
         self.history: list[Recorded] = []
         self.replies: deque[Reply] = deque()
         self.cancelled_streams = 0
+        self.cancelled_requests = 0  # clients that left while a reply was delayed
         self.completed_streams = 0
         self.resets = 0
         self._default = default or Reply()
@@ -116,6 +118,7 @@ class FakeOpenAI:
             self.history.clear()
             self.replies.clear()
             self.cancelled_streams = self.completed_streams = self.resets = 0
+            self.cancelled_requests = 0
 
     @property
     def bodies(self) -> list[Any]:
@@ -146,8 +149,10 @@ class FakeOpenAI:
             await _respond(send, 200, _dumps(self._model_list()))
             return
         reply = self._next() or self._default
-        if reply.delay_s:
-            await asyncio.sleep(reply.delay_s)
+        if reply.delay_s and await _gone_within(receive, reply.delay_s):
+            with self._lock:
+                self.cancelled_requests += 1
+            return
         if reply.reset == "before":
             await self._reset(send, receive)
             return
@@ -384,6 +389,19 @@ async def _read_body(receive: Receive) -> bytes:
         raw += message.get("body", b"")
         if not message.get("more_body"):
             return raw
+
+
+async def _gone_within(receive: Receive, delay_s: float) -> bool:
+    """Wait `delay_s`; True as soon as the client disconnects within it."""
+    async def disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    try:
+        await asyncio.wait_for(disconnect(), delay_s)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

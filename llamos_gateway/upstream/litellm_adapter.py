@@ -6,6 +6,7 @@ at this border, and its exceptions into our error tree.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,10 +20,13 @@ from llamos_gateway.errors import (
     UpstreamTimeout,
 )
 from llamos_gateway.upstream import UpstreamCall, UpstreamReply
+from llamos_gateway.upstream.deadline import deadline_after, paced
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map download at import
 import litellm  # noqa: E402
 from litellm import exceptions as llx  # noqa: E402
+
+_SOCKET_MARGIN_S = 1.0  # litellm's socket timeout past our deadline (see _deadline)
 
 litellm.suppress_debug_info = True  # no "Give Feedback" banners on our stdout
 
@@ -58,27 +62,46 @@ class LiteLLMUpstream:
 
     async def complete(self, call: UpstreamCall) -> UpstreamReply:
         kwargs = self._kwargs(call, stream=False)
+        timeout_s = self._deadline(kwargs)
         try:
-            if call.endpoint == "chat/completions":
-                result = await litellm.acompletion(**kwargs)
-            elif call.endpoint == "completions":
-                result = await litellm.atext_completion(**kwargs)
-            else:
-                result = await litellm.aembedding(**kwargs)
+            async with asyncio.timeout(timeout_s):  # the whole call: upstream.deadline
+                if call.endpoint == "chat/completions":
+                    result = await litellm.acompletion(**kwargs)
+                elif call.endpoint == "completions":
+                    result = await litellm.atext_completion(**kwargs)
+                else:
+                    result = await litellm.aembedding(**kwargs)
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"upstream {self.name} did not answer within "
+                                  f"{timeout_s:g}s") from exc
         except Exception as exc:  # litellm raises its own tree; map it, never swallow
             raise self._map(exc) from exc
         return UpstreamReply(status=200, content=orjson.dumps(_dump(result)))
 
     async def stream(self, call: UpstreamCall) -> AsyncIterator[bytes]:
         kwargs = self._kwargs(call, stream=True)
+        timeout_s = self._deadline(kwargs)
+        first_by = deadline_after(timeout_s)
         try:
-            if call.endpoint == "chat/completions":
-                chunks = await litellm.acompletion(**kwargs)
-            else:
-                chunks = await litellm.atext_completion(**kwargs)
+            async with asyncio.timeout_at(first_by):
+                if call.endpoint == "chat/completions":
+                    chunks = await litellm.acompletion(**kwargs)
+                else:
+                    chunks = await litellm.atext_completion(**kwargs)
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"upstream {self.name} did not answer within "
+                                  f"{timeout_s:g}s") from exc
         except Exception as exc:
             raise self._map(exc) from exc
-        return self._relay(chunks)
+        return paced(self._relay(chunks), name=self.name, first_by=first_by, idle_s=timeout_s)
+
+    @staticmethod
+    def _deadline(kwargs: dict[str, Any]) -> float:
+        """Our deadline (`upstream.deadline`) is the call's `timeout`; litellm's own socket
+        timeout gets a margin past it, so that ours decides (and says upstream_timeout)."""
+        timeout_s = float(kwargs["timeout"])
+        kwargs["timeout"] = timeout_s + _SOCKET_MARGIN_S
+        return timeout_s
 
     async def aclose(self) -> None:
         return None

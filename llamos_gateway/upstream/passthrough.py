@@ -28,6 +28,7 @@ from llamos_gateway.errors import (
     UpstreamTimeout,
 )
 from llamos_gateway.upstream import UpstreamCall, UpstreamReply
+from llamos_gateway.upstream.deadline import deadline_after, paced
 
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _RELAYED_HEADERS = ("openai-processing-ms", "x-ratelimit-remaining-requests",
@@ -57,29 +58,40 @@ class HttpUpstream:
         return self._base
 
     async def complete(self, call: UpstreamCall) -> UpstreamReply:
-        response = await self._send(call)
+        timeout_s = call.timeout_s or self._timeout
         try:
-            content = await response.read()
+            async with asyncio.timeout(timeout_s):  # the whole call: see upstream.deadline
+                response = await self._send(call)
+                try:
+                    content = await response.read()
+                finally:
+                    response.release()
         except TimeoutError as exc:
-            raise UpstreamTimeout(f"upstream {self.name} timed out") from exc
+            raise UpstreamTimeout(f"upstream {self.name} did not answer within "
+                                  f"{timeout_s:g}s") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"upstream {self.name} failed: {type(exc).__name__}") from exc
-        finally:
-            response.release()
         if response.status >= 400:
             raise self._status_error(response.status, content)
         headers = {h: response.headers[h] for h in _RELAYED_HEADERS if h in response.headers}
         return UpstreamReply(status=response.status, content=content, headers=headers)
 
     async def stream(self, call: UpstreamCall) -> AsyncIterator[bytes]:
-        response = await self._send(call)
-        if response.status >= 400:
-            try:
-                content = await response.read()
-            finally:
-                response.release()
-            raise self._status_error(response.status, content)
-        return self._relay(response)
+        timeout_s = call.timeout_s or self._timeout
+        first_by = deadline_after(timeout_s)
+        try:
+            async with asyncio.timeout_at(first_by):
+                response = await self._send(call)
+                if response.status >= 400:
+                    try:
+                        content = await response.read()
+                    finally:
+                        response.release()
+                    raise self._status_error(response.status, content)
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"upstream {self.name} did not answer within "
+                                  f"{timeout_s:g}s") from exc
+        return paced(self._relay(response), name=self.name, first_by=first_by, idle_s=timeout_s)
 
     async def _relay(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         finished = False

@@ -13,12 +13,14 @@ The texts go through the process's one `Defense` (`request.state`), the pipeline
 endpoints use, as one batch: `defense.concurrency` of them at once, the configured failure
 policy. Fail-closed answers 503 `defense_unavailable`; fail-open returns what the backend
 could still do (the tiered backend's lexical pass), else the texts unchanged, with
-`fail_open` set and the header `x-llamos-fail-open: <reason>`.
+`fail_open` set and the header `x-llamos-fail-open: <reason>`. Each result lists at most
+`MAX_DIFF` edits (`diff_omitted` counts the others).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Sequence
 
 import orjson
@@ -35,6 +37,7 @@ from llamos_gateway.errors import InvalidRequest, LlamosError
 from llamos_gateway.trace import Trace
 
 router = APIRouter()
+MAX_DIFF = 1000  # edits listed per text
 
 
 class PurifyBody(BaseModel):
@@ -95,10 +98,19 @@ def _report(texts: Sequence[str], outcome: DefenseOutcome, trace: Trace) -> dict
 
 
 def _item(index: int, result: PurifyResult, verdict: Verdict) -> dict[str, object]:
+    """One result; its diff holds at most `MAX_DIFF` edits (`diff_omitted` counts the rest),
+    so the reply stays proportional to the input however many edits a backend made."""
+    omitted = max(0, len(result.edits) - MAX_DIFF)
+    if omitted:
+        result = replace(result, edits=result.edits[:MAX_DIFF])
     item = public(result)
     timings: dict[str, object] = {"purify_ms": item.pop("purify_ms")}
     if "defense_ms" in result.extra:
         timings["defense_ms"] = result.extra["defense_ms"]
     extra = {ATTEMPTS: result.extra[ATTEMPTS]} if ATTEMPTS in result.extra else {}
-    return {"index": index, **item, "verdict": verdict.value, "diff": item.pop("edits"),
-            "timings": timings, **extra}
+    diff = item.pop("edits")
+    out: dict[str, object] = {"index": index, **item, "verdict": verdict.value, "diff": diff,
+                              "timings": timings, **extra}
+    if omitted:
+        out["diff_omitted"] = omitted
+    return out

@@ -48,6 +48,34 @@ log = logging.getLogger(__name__)
 
 FAIL_OPEN = "fail_open"
 _USER = frozenset({"user"})
+LOOP_SLICE_S = 0.005  # the longest a request's purification holds the loop between turns
+
+
+class Turns:
+    """Shares the event loop between synchronous pieces of work: `pause()` returns at once
+    until `slice_s` has passed since the loop last had a turn, then yields to it (it polls
+    its sockets and runs the other tasks) before going on. Tasks sharing one `Turns` take
+    one yield between them: the first to find the slice over yields, the others wait for
+    it."""
+
+    def __init__(self, slice_s: float) -> None:
+        self._slice_s = slice_s
+        self._since = time.perf_counter()
+        self._turn: asyncio.Event | None = None
+
+    async def pause(self) -> None:
+        if time.perf_counter() - self._since < self._slice_s:
+            return
+        if self._turn is not None:  # another task is yielding: go on after it
+            await self._turn.wait()
+            return
+        self._turn = turn = asyncio.Event()
+        try:
+            await asyncio.sleep(0)  # the loop's turn: other callbacks, then a poll
+        finally:
+            self._since = time.perf_counter()
+            self._turn = None
+            turn.set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,21 +313,30 @@ class Defense:
                           task: str | None, fail_open: bool) -> list[PurifyResult]:
         """One result per slot. With `fail_open`, a backend's partial result stands in for a
         failed text (see `fail_open_result`); without one the failure propagates and cancels
-        the other texts' purification."""
+        the other texts' purification.
+
+        `concurrency` workers take the slots in order. A text a backend purifies without
+        waiting (the lexical backend on a short text, a cache hit) holds the event loop, so
+        the workers give the loop a turn every `LOOP_SLICE_S` (`Turns`): a request of
+        thousands of small texts never stalls the others (`/healthz`, streams) for longer."""
         if len(slots) == 1:
             return [await self._purify_one(purifier, slots[0], task, fail_open)]
-        gate = asyncio.Semaphore(self.concurrency)
+        results: list[PurifyResult | None] = [None] * len(slots)
+        pending = iter(enumerate(slots))
+        turns = Turns(LOOP_SLICE_S)
 
-        async def bounded(slot: TextSlot) -> PurifyResult:
-            async with gate:
-                return await self._purify_one(purifier, slot, task, fail_open)
+        async def worker() -> None:
+            for index, slot in pending:
+                await turns.pause()
+                results[index] = await self._purify_one(purifier, slot, task, fail_open)
 
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(bounded(s)) for s in slots]
+                for _ in range(min(self.concurrency, len(slots))):
+                    group.create_task(worker())
         except ExceptionGroup as failed:
             raise failed.exceptions[0] from None  # _purify_one raises only DefenseUnavailable
-        return [t.result() for t in tasks]
+        return [r for r in results if r is not None]
 
     async def _purify_one(self, purifier: Purifier, slot: TextSlot, task: str | None,
                           fail_open: bool) -> PurifyResult:

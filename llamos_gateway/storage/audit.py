@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import logging
 from collections import deque
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from llamos_gateway.defense.codec import public
 from llamos_gateway.defense.protocol import PurifyResult
 from llamos_gateway.settings import AuditSettings
 from llamos_gateway.storage import AuditSink, StoreUnavailable
-from llamos_gateway.storage.record_budget import fit
+from llamos_gateway.storage.record_budget import MIN_EDIT_BYTES, MIN_TEXT_BYTES, fit
 from llamos_gateway.trace import Trace
 
 log = logging.getLogger(__name__)
@@ -86,10 +87,19 @@ class AuditRecord(BaseModel):
     texts_omitted: int = 0
 
     @classmethod
-    def from_trace(cls, trace: Trace, *, store_text: bool) -> AuditRecord | None:
+    def from_trace(cls, trace: Trace, *, store_text: bool,
+                   max_record_bytes: int | None = None) -> AuditRecord | None:
+        """The record of a finished request (None when it never reached the defense). With
+        `max_record_bytes`, texts and edits that could not fit are counted, not built
+        (`record_budget.fit` then cuts the rest): building stays proportional to the cap."""
         outcome = trace.defense
         if outcome is None:
             return None
+        results = outcome.results
+        max_edits: int | None = None
+        if max_record_bytes is not None:
+            results = results[:max(1, max_record_bytes // MIN_TEXT_BYTES)]
+            max_edits = max_record_bytes // MIN_EDIT_BYTES
         return cls(
             id=trace.request_id,
             time=datetime.fromtimestamp(trace.wall_time, UTC).isoformat(timespec="milliseconds"),
@@ -99,8 +109,9 @@ class AuditRecord(BaseModel):
             cache_hit=outcome.cache_hit, reasons=list(outcome.reasons),
             fail_open=outcome.fail_open, score=round(outcome.score, 4),
             verdict=outcome.verdict.value, action=outcome.policy.action.value,
-            texts=[_text(r, v.value, store_text)
-                   for r, v in zip(outcome.results, outcome.verdicts, strict=True)],
+            texts=[_text(r, v.value, store_text, max_edits)
+                   for r, v in zip(results, outcome.verdicts[:len(results)], strict=True)],
+            texts_omitted=len(outcome.results) - len(results),
             defense_tokens=sum(r.defense_tokens for r in outcome.results),
             purify_ms=round(outcome.purify_ms, 3),
             upstream_ms=None if trace.upstream_ms is None else round(trace.upstream_ms, 3),
@@ -114,9 +125,15 @@ def sha256(text: str) -> str:
 _AUDITED = ("changed", "reasons", "cache_hit", "fallback", "defense_tokens", "score")
 
 
-def _text(result: PurifyResult, verdict: str, store_text: bool) -> AuditText:
+def _text(result: PurifyResult, verdict: str, store_text: bool,
+          max_edits: int | None = None) -> AuditText:
+    omitted = 0
+    if max_edits is not None and len(result.edits) > max_edits:
+        omitted = len(result.edits) - max_edits
+        result = replace(result, edits=result.edits[:max_edits])
     data = public(result)
     common: dict[str, Any] = {key: data[key] for key in _AUDITED} | {"verdict": verdict}
+    common.update(edits_omitted=omitted, truncated=omitted > 0)
     if store_text:
         return AuditText(original=data["text"], purified=data["purified"], edits=data["edits"],
                          **common)
@@ -148,7 +165,8 @@ class AuditTrail:
         self.failed_writes = 0
 
     def observe(self, trace: Trace) -> None:
-        record = AuditRecord.from_trace(trace, store_text=self._store_text)
+        record = AuditRecord.from_trace(trace, store_text=self._store_text,
+                                        max_record_bytes=self._record_bytes)
         if record is None:
             return
         data = fit(record.model_dump(mode="json"), self._record_bytes)

@@ -15,8 +15,9 @@ from typing import Any
 
 import orjson
 
-_MIN_TEXT_BYTES = 512       # below this share a text is omitted rather than cut to nothing
+MIN_TEXT_BYTES = 512        # below this share a text is omitted rather than cut to nothing
 _EDIT_FIELD_BYTES = 120     # `before` / `after` of a kept edit
+MIN_EDIT_BYTES = 32         # the smallest an edit's JSON can be
 _MARGIN_BYTES = 256         # room for the markers and counters added while cutting
 
 
@@ -26,18 +27,20 @@ def fit(data: dict[str, Any], max_bytes: int) -> bytes:
     if len(raw) <= max_bytes:
         return raw
     texts: list[dict[str, Any]] = data.get("texts", [])
+    omitted = int(data.get("texts_omitted", 0))
     base = len(orjson.dumps({**data, "texts": []}))
     budget = max_bytes - base - _MARGIN_BYTES
-    keep = min(len(texts), max(0, budget // _MIN_TEXT_BYTES))
+    keep = min(len(texts), max(0, budget // MIN_TEXT_BYTES))
     while keep > 0:
         share = budget // keep
         cut = [_cut_text(t, share) for t in texts[:keep]]
-        raw = orjson.dumps({**data, "texts": cut, "texts_omitted": len(texts) - keep})
+        raw = orjson.dumps({**data, "texts": cut,
+                             "texts_omitted": omitted + len(texts) - keep})
         if len(raw) <= max_bytes:
             return raw
         budget = budget * 3 // 4  # escapes made the JSON longer than counted: try smaller
-        keep = min(keep, max(0, budget // _MIN_TEXT_BYTES))
-    return orjson.dumps({**data, "texts": [], "texts_omitted": len(texts)})
+        keep = min(keep, max(0, budget // MIN_TEXT_BYTES))
+    return orjson.dumps({**data, "texts": [], "texts_omitted": omitted + len(texts)})
 
 
 def _cut_text(text: dict[str, Any], share: int) -> dict[str, Any]:
@@ -62,7 +65,7 @@ def _cut_text(text: dict[str, Any], share: int) -> dict[str, Any]:
         edits.append(small)
     if len(edits) < len(text.get("edits", [])):
         out["edits"] = edits
-        out["edits_omitted"] = len(text["edits"]) - len(edits)
+        out["edits_omitted"] = int(text.get("edits_omitted", 0)) + len(text["edits"]) - len(edits)
         out["truncated"] = True
     return out
 

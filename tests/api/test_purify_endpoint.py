@@ -13,6 +13,8 @@ from asgi_lifespan import LifespanManager
 
 from llamos_gateway.agent import load_prompts
 from llamos_gateway.api.app import create_app
+from llamos_gateway.api.purify import MAX_DIFF
+from llamos_gateway.defense.protocol import Edit, PurifyRequest, PurifyResult
 from llamos_gateway.settings import PROMPTS_DIR, Settings
 from llamos_gateway.testing import FakeOpenAI, MarkPurifier, Reply
 from tests.agent.stack import Recorder, llamos_components, settings_kw
@@ -164,3 +166,32 @@ async def test_uses_the_apps_purifier_and_its_auth(settings_for: Callable[..., S
         assert ok.status_code == 200
         assert ok.json()["results"][0]["purified"] == "[clean] good"
         assert ok.headers["x-llamos-prompt"] == "test0000"
+
+
+class ManyEdits:
+    """Deletes every other character, one edit each (like a backend that edits per character)."""
+
+    name = "many-edits"
+    cache_identity = "many-edits"
+
+    async def purify(self, request: PurifyRequest) -> PurifyResult:
+        text = request.text
+        edits = tuple(Edit(i, i + 1, text[i], "", "strip") for i in range(0, len(text), 2))
+        return PurifyResult(original=text, purified=text[1::2], backend=self.name, edits=edits)
+
+
+async def test_the_reply_stays_proportional_to_the_input(
+        settings_for: Callable[..., Settings]) -> None:
+    text = "ab" * 50_000  # 100 KB, 50,000 edits
+    app = create_app(settings_for(), components=factory_with(ManyEdits()))
+    async with LifespanManager(app) as manager:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app),
+                                     base_url="http://gw") as http:
+            reply = await http.post(PURIFY, json={"texts": [text]})
+    assert reply.status_code == 200
+    result = reply.json()["results"][0]
+    assert "edits" not in result  # the diff is listed once
+    assert len(result["diff"]) == MAX_DIFF
+    assert result["diff_omitted"] == 50_000 - MAX_DIFF
+    assert result["purified"] == "b" * 50_000
+    assert len(reply.content) < 4 * len(text)

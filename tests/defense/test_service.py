@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from llamos_gateway.defense import Defense, DefenseMode, PurifyRequest, PurifyResult
+from llamos_gateway.defense.service import LOOP_SLICE_S, Turns
 from llamos_gateway.errors import DefenseUnavailable, InvalidRequest
 from llamos_gateway.testing import MarkPurifier
 
@@ -107,3 +109,61 @@ async def test_a_backend_defect_follows_the_failure_policy() -> None:
     assert outcome.fail_open == "defense_internal_error"
     with pytest.raises(DefenseUnavailable):
         await Defense(Broken(), fail_policy="closed").purify(["x"])
+
+
+class BusyPurifier:
+    """Purifies without ever waiting, spending `cost_s` of wall time per text (like the
+    lexical backend on a short text, or a cache hit)."""
+
+    name = "busy"
+    cache_identity = "busy"
+
+    def __init__(self, cost_s: float) -> None:
+        self.cost_s = cost_s
+
+    async def purify(self, request: PurifyRequest) -> PurifyResult:
+        until = time.perf_counter() + self.cost_s
+        while time.perf_counter() < until:
+            pass
+        return PurifyResult(request.text, request.text.upper(), self.name)
+
+
+async def test_many_small_texts_give_the_loop_turns() -> None:
+    """400 texts of 0.5 ms each (200 ms in all): other tasks must run in between, every
+    LOOP_SLICE_S or so, not once at the end."""
+    defense = Defense(BusyPurifier(0.0005), concurrency=8)
+    turns = 0
+    done = False
+
+    async def other_task() -> None:
+        nonlocal turns
+        while not done:
+            await asyncio.sleep(0)
+            turns += 1
+
+    ticker = asyncio.create_task(other_task())
+    await asyncio.sleep(0)
+    outcome = await defense.purify([f"text {i}" for i in range(400)])
+    done = True
+    await ticker
+    assert [r.purified for r in outcome.results] == [f"TEXT {i}" for i in range(400)]
+    assert turns >= 0.2 / LOOP_SLICE_S / 4  # one turn per slice, with a wide margin
+
+
+async def test_turns_yield_once_per_slice_for_all_their_tasks() -> None:
+    turns = Turns(0.001)
+    order: list[str] = []
+
+    async def work(name: str) -> None:
+        until = time.perf_counter() + 0.002
+        while time.perf_counter() < until:
+            pass
+        await turns.pause()
+        order.append(name)
+
+    async def other() -> None:
+        order.append("other")
+
+    await asyncio.gather(work("a"), work("b"), other())
+    assert order[0] == "other"  # the slice was over: the loop had its turn first
+    assert sorted(order[1:]) == ["a", "b"]

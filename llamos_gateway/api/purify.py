@@ -20,8 +20,8 @@ could still do (the tiered backend's lexical pass), else the texts unchanged, wi
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 
 import orjson
 from fastapi import APIRouter, Request

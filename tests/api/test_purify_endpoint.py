@@ -184,10 +184,9 @@ async def test_the_reply_stays_proportional_to_the_input(
         settings_for: Callable[..., Settings]) -> None:
     text = "ab" * 50_000  # 100 KB, 50,000 edits
     app = create_app(settings_for(), components=factory_with(ManyEdits()))
-    async with LifespanManager(app) as manager:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app),
-                                     base_url="http://gw") as http:
-            reply = await http.post(PURIFY, json={"texts": [text]})
+    async with LifespanManager(app) as manager, httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://gw") as http:
+        reply = await http.post(PURIFY, json={"texts": [text]})
     assert reply.status_code == 200
     result = reply.json()["results"][0]
     assert "edits" not in result  # the diff is listed once

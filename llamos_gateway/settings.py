@@ -60,6 +60,7 @@ class ServerSettings(_Group):
     host: str = Field("127.0.0.1", description="bind address")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port")
     workers: int = Field(1, ge=1, le=64, description="worker processes; >1 wants redis.url so state is shared")
+    shutdown_grace_s: float = Field(10.0, ge=0, le=3600, description="on SIGTERM: requests and streams still open this long after it end (503, or an SSE error event server_shutting_down); the process exits about a second later")
 
 
 class ApiKey(_Group):

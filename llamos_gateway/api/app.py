@@ -21,6 +21,7 @@ from llamos_gateway.api import (
     purify,
 )
 from llamos_gateway.api.middleware import RequestIdMiddleware
+from llamos_gateway.api.shutdown import ShutdownNotice
 from llamos_gateway.observability.logging import configure_logging
 from llamos_gateway.settings import Settings, load_settings
 from llamos_gateway.wiring import Components, open_components
@@ -35,7 +36,8 @@ def create_app(settings: Settings, *, components: ComponentsFactory = open_compo
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with components(settings) as built:
-            yield {"llamos": built}
+            with ShutdownNotice(settings.server.shutdown_grace_s).hooked() as notice:
+                yield {"llamos": built, "shutdown": notice}
 
     app = FastAPI(title="llamos-gateway", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
 from llamos_gateway.api.disconnect import unless_disconnected
+from llamos_gateway.api.shutdown import ShutdownNotice, ShuttingDown, notice_of
 from llamos_gateway.defense import DefenseMode, Task
 from llamos_gateway.defense.policy import PolicyOverride
 from llamos_gateway.errors import (
@@ -111,7 +113,8 @@ async def proxy(request: Request, endpoint: Endpoint) -> Response:
         llamos.observe(trace)
         raise
     if reply.stream is not None:
-        return StreamingResponse(relay(reply, reply.stream, trace, llamos),
+        return StreamingResponse(relay(reply, reply.stream, trace, llamos,
+                                       notice_of(request.state)),
                                  media_type="text/event-stream",
                                  headers={**reply.headers, "cache-control": "no-cache"})
     trace.finish(reply.status)
@@ -121,12 +124,13 @@ async def proxy(request: Request, endpoint: Endpoint) -> Response:
 
 
 async def relay(reply: GatewayReply, chunks: AsyncIterator[bytes], trace: Trace,
-                llamos: Components) -> AsyncIterator[bytes]:
-    """Relays SSE bytes; an upstream failure mid-stream becomes an SSE error event.
-    A client that goes away cancels us here, and the upstream request is closed with us."""
+                llamos: Components, notice: ShutdownNotice | None = None) -> AsyncIterator[bytes]:
+    """Relays SSE bytes; an upstream failure mid-stream becomes an SSE error event, and so
+    does the end of the shutdown grace (`api.shutdown`). A client that goes away cancels us
+    here, and the upstream request is closed with us."""
     status, code = 200, None
     try:
-        async for chunk in chunks:
+        async for chunk in _until_cut(chunks, notice):
             yield chunk
     except LlamosError as exc:
         status, code = exc.status, exc.code
@@ -141,6 +145,32 @@ async def relay(reply: GatewayReply, chunks: AsyncIterator[bytes], trace: Trace,
                 await closer()
         trace.finish(status, code)
         llamos.observe(trace)
+
+
+async def _until_cut(chunks: AsyncIterator[bytes],
+                     notice: ShutdownNotice | None) -> AsyncIterator[bytes]:
+    """`chunks`, until the shutdown grace is over (then `ShuttingDown`)."""
+    if notice is None:
+        async for chunk in chunks:
+            yield chunk
+        return
+    iterator = aiter(chunks)
+    while True:
+        try:
+            async with asyncio.timeout_at(notice.cut_at) as timeout:
+                untrack = notice.track(timeout)
+                try:
+                    chunk = await anext(iterator)
+                finally:
+                    untrack()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            if not notice.cutting:
+                raise
+            raise ShuttingDown("the gateway is shutting down; the stream was cut at the end "
+                               "of its grace period") from None
+        yield chunk
 
 
 @router.post("/v1/chat/completions")

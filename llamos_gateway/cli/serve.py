@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ from typing import Annotated
 import typer
 
 from llamos_gateway import __version__
+from llamos_gateway.api.shutdown import CUT_MARGIN_S
 from llamos_gateway.cli._common import ConfigOption
 from llamos_gateway.errors import ConfigError
 from llamos_gateway.settings import load_settings, override
@@ -37,6 +39,7 @@ def serve(
     """Run the gateway (OpenAI-compatible API on http://HOST:PORT/v1)."""
     import uvicorn
 
+    from llamos_gateway.cli.workers import run_server
     from llamos_gateway.observability.logging import configure_logging
     from llamos_gateway.observability.metrics import multiprocess_metrics
     from llamos_gateway.observability.startup import log_startup, log_stopped
@@ -57,14 +60,17 @@ def serve(
     # Workers share their Prometheus metrics through PROMETHEUS_MULTIPROC_DIR; log_config=None
     # lets uvicorn's own lifecycle lines reach the root handler, so they are formatted like
     # ours (JSON lines, or plain text on a terminal).
+    # uvicorn waits a little past the grace: the app cuts what is still open first
+    # (api.shutdown), so uvicorn never cancels a request under it
+    server_config = uvicorn.Config(
+        "llamos_gateway.api.app:app_from_env", factory=True,
+        host=server.host, port=server.port, workers=server.workers,
+        loop="uvloop", http="httptools", access_log=False,
+        log_level=settings.logging.level.lower(), log_config=None,
+        timeout_graceful_shutdown=math.ceil(server.shutdown_grace_s + CUT_MARGIN_S),
+    )
     with multiprocess_metrics(server.workers), stop_line(log_stopped):
-        uvicorn.run(
-            "llamos_gateway.api.app:app_from_env", factory=True,
-            host=server.host, port=server.port, workers=server.workers,
-            loop="uvloop", http="httptools", access_log=False,
-            log_level=settings.logging.level.lower(), log_config=None,
-            timeout_graceful_shutdown=10,
-        )
+        run_server(server_config)
 
 
 class _Stopped(BaseException):

@@ -82,6 +82,19 @@ class ServerProcess:
         except httpx.HTTPError:
             return False
 
+    def send_signal(self, signum: int) -> None:
+        assert self._proc is not None, "not started"
+        self._proc.send_signal(signum)
+
+    def wait(self, timeout_s: float) -> int:
+        """The exit status, once the process has ended (`subprocess.TimeoutExpired` past
+        `timeout_s`)."""
+        assert self._proc is not None, "not started"
+        return self._proc.wait(timeout=timeout_s)
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
 

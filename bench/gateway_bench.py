@@ -18,7 +18,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -29,12 +28,11 @@ from typing import Any
 from loadgen import RunResult, run  # bench/ is on sys.path when a script in it runs
 
 from llamos_gateway.testing import GatewayProcess, ServerProcess, fixed_fake_openai, free_port
+from llamos_gateway.testing.litellm_proxy import LITELLM_VERSION, VENV, ensure_litellm_proxy
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = sys.executable
-LITELLM_VENV = ROOT / ".venv-litellm-proxy"
-LITELLM_VERSION = "1.106.2"
 MASTER_KEY = "sk-llamos-bench-master-key-0123456789abcdef"
 PROMPT = "it 's a charming and often affecting journey , with a few bad moments . "
 
@@ -60,21 +58,6 @@ class Cell:
         return statistics.median(v for v in values if v is not None)
 
 
-def ensure_litellm_proxy() -> Path | None:
-    binary = LITELLM_VENV / "bin" / "litellm"
-    if binary.exists():
-        return binary
-    print(f"creating {LITELLM_VENV} with litellm[proxy]=={LITELLM_VERSION} ...", flush=True)
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
-        subprocess.run([str(LITELLM_VENV / "bin" / "pip"), "install", "-q",
-                        f"litellm[proxy]=={LITELLM_VERSION}"], check=True)
-    except subprocess.CalledProcessError as exc:
-        print(f"could not install LiteLLM proxy ({exc}); its rows are skipped", flush=True)
-        return None
-    return binary
-
-
 def targets(workdir: Path, upstream_port: int, with_litellm: bool) -> list[Target]:
     api_base = f"http://127.0.0.1:{upstream_port}/v1"
     config: dict[str, Any] = {"models": {"bench": {"model": "openai/bench-model",
@@ -97,7 +80,12 @@ def targets(workdir: Path, upstream_port: int, with_litellm: bool) -> list[Targe
         gateway("llamos, lexical purifier", LLAMOS_DEFENSE__BACKEND="lexical"),
         gateway("llamos, passthrough, 2 workers", workers=2, LLAMOS_DEFENSE__BACKEND="passthrough"),
     ]
-    binary = ensure_litellm_proxy() if with_litellm else None
+    binary = None
+    if with_litellm:
+        print(f"LiteLLM proxy {LITELLM_VERSION} from {VENV} (created on first use)", flush=True)
+        binary = ensure_litellm_proxy()
+        if binary is None:
+            print("could not install LiteLLM's proxy; its rows are skipped", flush=True)
     if binary is not None:
         port = free_port()
         cfg = workdir / "litellm.yaml"

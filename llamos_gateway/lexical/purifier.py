@@ -73,6 +73,11 @@ class LexicalPurifier:
                                 self._function_words, self._verdicts)
 
     @property
+    def lexicon(self) -> Lexicon:
+        """The word knowledge this purifier ranks with (shared with the ranked backend)."""
+        return self._lexicon
+
+    @property
     def cache_identity(self) -> str:
         """What decides the result besides the text (for `CachingPurifier` keys). The code's
         version and the lexicon format, not file times: replicas must share cache entries."""

@@ -1,0 +1,221 @@
+"""`RankedPurifier`: the lexical pass, then language-model-ranked repair of the words that
+context makes unlikely.
+
+For each lowercase word outside the protected spans, its candidates (`candidates`) are
+pre-ranked by the n-gram model on the three trigrams the word takes part in (microseconds);
+the words whose best candidate gains the most go on, at most `bounds.words` of them with
+`bounds.per_word` candidates each, and the scorer scores the text with each candidate in
+place, in one batch. `decision.choose` keeps a candidate only past its margin. With the
+n-gram scorer the pre-ranking is the ranking; with a causal LM the LM has the last word.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from llamos_gateway.defense.protocol import Edit, PurifyRequest, PurifyResult
+from llamos_gateway.lexical import LexicalPurifier
+from llamos_gateway.lexical.spans import protected
+from llamos_gateway.lexical.tokens import tokenize
+from llamos_gateway.ranking.candidates import Bounds, Candidate, Neighbours
+from llamos_gateway.ranking.decision import Choice, Margins, choose
+from llamos_gateway.ranking.ngram import BOS, EOS, NgramModel, words
+from llamos_gateway.ranking.scorer import Scorer
+
+RANKED_VERSION = 1
+_MIN_LENGTH = 3
+# Text taken for another language: more than this share of its words unknown to the n-gram.
+_FOREIGN_SHARE = 0.4
+_NGRAM_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)*|'[a-z]+|[0-9]+(?:[.,][0-9]+)*|[^\sa-z0-9]")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    margins: Margins
+    bounds: Bounds = Bounds()
+    prefilter: float | None = None  # n-gram gain a candidate needs to reach the scorer
+
+    def identity(self) -> str:
+        return f"{self.margins.identity()}|{self.bounds.identity()}|pre={self.prefilter}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    start: int       # in the lexical pass's output
+    end: int
+    word: str
+    known: bool
+    candidates: tuple[tuple[Candidate, float], ...]  # with their n-gram gain, best first
+
+    @property
+    def best(self) -> float:
+        return self.candidates[0][1]
+
+
+class RankedPurifier:
+    """Implements `Purifier`. `ngram` is loaded (trained on first use) when first needed."""
+
+    name = "ranked"
+
+    def __init__(self, lexical: LexicalPurifier, scorer: Scorer,
+                 ngram: Callable[[], NgramModel], policy: Policy) -> None:
+        self.lexical = lexical
+        self.scorer = scorer
+        self._ngram = ngram
+        self.policy = policy
+        lexicon = lexical.lexicon
+        self._lexicon = lexicon
+        self._neighbours = Neighbours(lexicon.targets, lexicon.count, lexicon.near,
+                                      lexicon.is_name)
+
+    @property
+    def cache_identity(self) -> str:
+        return (f"ranked-v{RANKED_VERSION}|{self.lexical.cache_identity}|{self.scorer.identity}"
+                f"|{self.policy.identity()}")
+
+    async def purify(self, request: PurifyRequest) -> PurifyResult:
+        started = time.perf_counter()
+        first = await self.lexical.purify(request)
+        targets = self.targets(first)
+        result = replace(first, backend=self.name)
+        if targets:
+            result = await self._rank(first, targets)
+        return result.with_timing(started)
+
+    def targets(self, first: PurifyResult) -> list[_Target]:
+        """The words worth a scorer's look, best n-gram gain first, within the bounds."""
+        text = first.purified
+        model = self._ngram()
+        spans = protected(text)
+        lowered = text.lower()
+        found = list(_NGRAM_TOKEN.finditer(lowered))
+        tokens = [m.group() if not m.group()[0].isdigit() else "<num>" for m in found]
+        index = {m.start(): i for i, m in enumerate(found)}
+        plain = [t for t in tokens if t[0].isalpha()]
+        if not plain or sum(not model.knows(t) for t in plain) > _FOREIGN_SHARE * len(plain):
+            return []
+        repaired = _lexical_words(first)
+        out: list[_Target] = []
+        threshold = self._threshold()
+        for token in tokenize(text, spans):
+            i = index.get(token.start)
+            word = token.text
+            if (i is None or found[i].end() != token.end or not word.isascii()
+                    or not word.isalpha() or not word.islower() or len(word) < _MIN_LENGTH
+                    or token.after_apostrophe):
+                continue
+            before = repaired.get(token.start)
+            known = before is None and self._lexicon.is_known(word)
+            pool = self._neighbours.of(before or word, known=known, bounds=self.policy.bounds,
+                                       lexical=word if before else None)
+            if not pool:
+                continue
+            gains = [(c, _local_gain(model, tokens, i, c.word)) for c in pool if c.word != word]
+            gains.sort(key=lambda item: -item[1])
+            kept = tuple(g for g in gains[:self.policy.bounds.per_word] if g[1] > threshold)
+            if kept:
+                out.append(_Target(token.start, token.end, word, known, kept))
+        out.sort(key=lambda t: -t.best)
+        return out[:self.policy.bounds.words]
+
+    def _threshold(self) -> float:
+        if self.policy.prefilter is not None:
+            return self.policy.prefilter
+        return min(self.policy.margins.known, self.policy.margins.unknown)
+
+    async def _rank(self, first: PurifyResult, targets: list[_Target]) -> PurifyResult:
+        text = first.purified
+        variants = [text[:t.start] + c.word + text[t.end:] for t in targets for c, _ in t.candidates]
+        scores = await self.scorer.logprobs([text, *variants])
+        baseline, k = scores[0], 1
+        choices: list[tuple[_Target, Choice]] = []
+        for target in targets:
+            scored = [(c, scores[k + j]) for j, (c, _) in enumerate(target.candidates)]
+            k += len(scored)
+            choice = choose(baseline, scored, known=target.known, margins=self.policy.margins)
+            if choice is not None:
+                choices.append((target, choice))
+        if not choices:
+            return replace(first, backend=self.name)
+        choices.sort(key=lambda tc: tc[0].start)
+        return _applied(first, choices, self.name)
+
+
+def _local_gain(model: NgramModel, tokens: list[str], i: int, candidate: str) -> float:
+    """How much the log-probability of the whole token sequence changes with `candidate` in
+    place of token `i`: only the trigrams that contain position `i` differ."""
+    n = len(tokens)
+
+    def at(j: int, swap: bool) -> str:
+        if j < 0:
+            return BOS
+        if j >= n:
+            return EOS
+        return candidate if swap and j == i else tokens[j]
+
+    gain = 0.0
+    for j in range(i, min(i + 3, n + 1)):
+        gain += (model.word_logprob(at(j - 2, True), at(j - 1, True), at(j, True))
+                 - model.word_logprob(at(j - 2, False), at(j - 1, False), at(j, False)))
+    return gain
+
+
+def _lexical_words(first: PurifyResult) -> dict[int, str]:
+    """Words the lexical pass repaired by spelling, by where they start in its output, with
+    the word as it was written."""
+    out: dict[int, str] = {}
+    shift = 0
+    for edit in first.edits:
+        if "spelling" in edit.rule and edit.before.isalpha() and edit.before.isascii():
+            out[edit.start + shift] = edit.before.lower()
+        shift += len(edit.after) - (edit.end - edit.start)
+    return out
+
+
+def _applied(first: PurifyResult, choices: list[tuple[_Target, Choice]],
+             name: str) -> PurifyResult:
+    """`first` with the chosen replacements, edits in the caller's coordinates: a word the
+    lexical pass had edited keeps its edit's span, with the new word and rule."""
+    text = first.purified
+    pieces: list[str] = []
+    cut = 0
+    for target, choice in choices:
+        pieces += [text[cut:target.start], choice.candidate.word]
+        cut = target.end
+    purified = "".join([*pieces, text[cut:]])
+    edits = list(first.edits)
+    for target, choice in choices:
+        n, edit = _located(first.edits, target, choice, first.original)
+        if n is None:
+            edits.append(edit)
+        else:
+            edits[n] = edit
+    edits.sort(key=lambda e: e.start)
+    detail = [{"before": t.word, "after": c.candidate.word, "rule": c.rule,
+               "gain": round(c.gain, 3), "margin": round(c.margin, 3),
+               "distance": c.candidate.distance} for t, c in choices]
+    return replace(first, purified=purified, backend=name, edits=tuple(edits),
+                   extra={**first.extra, "ranked": detail})
+
+
+def _located(edits: tuple[Edit, ...], target: _Target, choice: Choice,
+             original: str) -> tuple[int | None, Edit]:
+    """The edit that puts `choice` at `target` (output coordinates of the lexical pass,
+    mapped back through its edits), and which lexical edit it replaces, if any."""
+    shift = 0
+    for n, edit in enumerate(edits):
+        out_start = edit.start + shift
+        out_end = out_start + len(edit.after)
+        if out_start <= target.start and target.end <= out_end:
+            after = (edit.after[:target.start - out_start] + choice.candidate.word
+                     + edit.after[target.end - out_start:])
+            return n, Edit(edit.start, edit.end, edit.before, after, choice.rule)
+        if out_start > target.start:
+            break
+        shift += len(edit.after) - (edit.end - edit.start)
+    start = target.start - shift
+    end = start + (target.end - target.start)
+    return None, Edit(start, end, original[start:end], choice.candidate.word, choice.rule)

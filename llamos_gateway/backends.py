@@ -20,6 +20,7 @@ from llamos_gateway.errors import ConfigError
 
 if TYPE_CHECKING:
     from llamos_gateway.settings import DefenseSettings
+    from llamos_gateway.upstream import Upstream
 
 AUTO = "auto"  # llamos when a defense model is set, else lexical
 
@@ -32,6 +33,8 @@ class Parts:
     defense: DefenseSettings
     lexical: Callable[[], Purifier]  # the lexical purifier
     agent: Callable[[], Purifier]    # the LLAMOS agent, long texts segmented; needs a model
+    # the upstream and model name of `defense.ranked_scorer_model` (ranked, completions scorer)
+    completions: Callable[[], tuple[Upstream, str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,16 @@ def _tiered(parts: Parts) -> Purifier:
                           always=parts.defense.tiered_always)
 
 
+_RANKED_KEYS = ("screen_threshold", "ranked_scorer", "ranked_scorer_model", "ranked_margin_known",
+                "ranked_margin_unknown", "ranked_candidates", "ranked_words")
+
+
+def _ranked(parts: Parts) -> Purifier:
+    from llamos_gateway.ranking.setup import build_ranked  # the n-gram model: on first use
+
+    return build_ranked(parts.defense, parts.lexical(), parts.completions)
+
+
 BACKENDS: tuple[Backend, ...] = (
     Backend("passthrough", "returns every text unchanged (a baseline)",
             lambda parts: PassthroughPurifier(), cacheable=False),
@@ -65,6 +78,8 @@ BACKENDS: tuple[Backend, ...] = (
     Backend("tiered", "the lexical pass always, the agent only for texts that look attacked",
             _tiered, needs_model=True,
             keys=("screen_threshold", "tiered_always", *_AGENT_KEYS)),
+    Backend("ranked", "the lexical pass, then candidate repairs of unlikely words ranked by a "
+            "language model (defense.ranked_scorer)", _ranked, keys=_RANKED_KEYS),
 )
 _BY_NAME = {b.name: b for b in BACKENDS}
 

@@ -169,6 +169,13 @@ class DefenseSettings(_Group):
     max_inflight: int = Field(64, ge=1, le=4096, description="defense model calls in flight per worker; more wait, within timeout_s (then fail as defense_busy)")
     tiered_always: bool = Field(False, description="tiered backend: call the agent for every input")
     screen_threshold: float = Field(0.5, ge=0.0, le=1.0, description="lexical screening score above which an input looks attacked")
+    ranked_scorer: Literal["ngram", "local", "completions"] = Field(
+        "ngram", description="ranked backend: what ranks candidate repairs: the bundled n-gram model, the local GGUF model in process, or ranked_scorer_model's /v1/completions")
+    ranked_scorer_model: str | None = Field(None, description="ranked backend, completions scorer: an alias from `models` with an api_base that echoes prompt logprobs (vLLM, llama-cpp-python's server)")
+    ranked_margin_known: float | None = Field(None, ge=0.0, description="ranked backend: score gain (nats) a repair of a real word needs; unset = the scorer's calibrated margin")
+    ranked_margin_unknown: float | None = Field(None, ge=0.0, description="ranked backend: score gain (nats) a repair of an unknown word needs; unset = calibrated")
+    ranked_candidates: int = Field(6, ge=1, le=64, description="ranked backend: candidates per word the scorer weighs")
+    ranked_words: int = Field(8, ge=1, le=256, description="ranked backend: words per text the scorer weighs")
 
     @field_validator("roles", mode="before")
     @classmethod

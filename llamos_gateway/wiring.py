@@ -39,6 +39,7 @@ from llamos_gateway.storage.state import open_shared_state
 from llamos_gateway.trace import RequestObserver, Trace
 from llamos_gateway.upstream.local import LocalChatModel, echo_model
 from llamos_gateway.upstream.passthrough import HttpUpstream, build_http_client, probe
+from llamos_gateway.upstream import Upstream
 from llamos_gateway.upstream.router import ModelRouter, Route
 
 log = logging.getLogger(__name__)
@@ -198,7 +199,17 @@ class BackendBuilder:
         backend = backends.get(name)
         return backend.build(backends.Parts(
             defense=self._settings.defense, lexical=self.lexical,
-            agent=lambda: self._agent(prompts)))
+            agent=lambda: self._agent(prompts), completions=self._completions))
+
+    def _completions(self) -> tuple[Upstream, str]:
+        """The ranked backend's `/v1/completions` scorer: `defense.ranked_scorer_model`, an
+        alias served over HTTP."""
+        alias = self._settings.defense.ranked_scorer_model
+        route = None if alias is None else self._router.resolve(alias)
+        if route is None or route.path == "local":
+            raise ConfigError("defense.ranked_scorer_model: name an alias from `models` with an "
+                              "api_base (an OpenAI-compatible server)")
+        return route.upstream, route.upstream_model
 
     def lexical(self) -> LexicalPurifier:
         if self._lexical is None:

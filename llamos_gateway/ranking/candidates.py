@@ -66,6 +66,16 @@ def keyboard_edits1(word: str) -> set[str]:
     return out
 
 
+_ENDINGS = ("s", "es", "d", "ed", "r", "er", "ly", "y")
+
+
+def inflection(word: str, cand: str) -> bool:
+    """`films`/`film`, `manage`/`manages`, `close`/`closer`: another form of the same word, a
+    matter of grammar the score would decide on topic, not a slip an attacker planted."""
+    short, long = sorted((word, cand), key=len)
+    return long.startswith(short) and long[len(short):] in _ENDINGS
+
+
 class Neighbours:
     """Candidate generation over a set of target words (`lexicon.targets`) and a distance-2
     search (`lexicon.near`), ordered by distance, then by how common a word is."""
@@ -87,6 +97,8 @@ class Neighbours:
             found[lexical] = Candidate(lexical, 0, "lexical")
         near = keyboard_edits1(word) if known else edits1(word)
         for cand in self._ranked(near & self._targets):
+            if known and inflection(word, cand):
+                continue
             found.setdefault(cand, Candidate(cand, 1, "edit1"))
         if not known:
             far = [w for w, d in self._near(word, 2) if d == 2]

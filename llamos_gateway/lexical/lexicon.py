@@ -133,6 +133,16 @@ class Lexicon:
             self._index = dict(zip(keys.split("\n"), values.split("\n"), strict=True))
         return candidates.lookup(self._index, word)
 
+    def within(self, word: str, max_distance: int = 2) -> list[tuple[str, int]]:
+        """Correction targets within edit distance `max_distance` (all of them, not only the
+        nearest as `near` gives), nearest first: for the ranked backend's candidates."""
+        if max_distance < 2:
+            return candidates.within_one(word, self.targets)
+        if self._index is None:
+            keys, values = cached(self._path("index"), self._build_index)
+            self._index = dict(zip(keys.split("\n"), values.split("\n"), strict=True))
+        return candidates.lookup(self._index, word, max_distance)
+
     def _path(self, part: str) -> Path | None:
         return None if self._prefix is None else self._prefix.with_name(
             f"{self._prefix.name}.{part}.marshal")

@@ -66,6 +66,7 @@ def keyboard_edits1(word: str) -> set[str]:
     return out
 
 
+_REMEMBERED = 50_000
 _ENDINGS = ("s", "es", "d", "ed", "r", "er", "ly", "y")
 
 
@@ -87,11 +88,23 @@ class Neighbours:
         self._count = count
         self._near = near
         self._is_name = is_name
+        self._seen: dict[tuple[str, bool, str | None, int], list[Candidate]] = {}
 
     def of(self, word: str, *, known: bool, bounds: Bounds,
            lexical: str | None = None) -> list[Candidate]:
         """At most `bounds.pool` candidates for `word` (lowercase): distance 1 always,
-        distance 2 only for a word the lexicon does not know."""
+        distance 2 only for a word the lexicon does not know. Remembered (the words of a
+        language repeat), up to `_REMEMBERED` words."""
+        key = (word, known, lexical, bounds.pool)
+        seen = self._seen.get(key)
+        if seen is None:
+            if len(self._seen) >= _REMEMBERED:
+                self._seen.clear()
+            seen = self._seen[key] = self._find(word, known=known, bounds=bounds, lexical=lexical)
+        return seen
+
+    def _find(self, word: str, *, known: bool, bounds: Bounds,
+              lexical: str | None) -> list[Candidate]:
         found: dict[str, Candidate] = {}
         if lexical is not None and lexical != word:
             found[lexical] = Candidate(lexical, 0, "lexical")

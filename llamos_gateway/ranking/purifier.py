@@ -68,7 +68,7 @@ class RankedPurifier:
         self.policy = policy
         lexicon = lexical.lexicon
         self._lexicon = lexicon
-        self._neighbours = Neighbours(lexicon.targets, lexicon.count, lexicon.near,
+        self._neighbours = Neighbours(lexicon.targets, lexicon.count, lexicon.within,
                                       lexicon.is_name)
 
     @property
@@ -109,11 +109,16 @@ class RankedPurifier:
                 continue
             before = repaired.get(token.start)
             known = before is None and self._lexicon.is_known(word)
+            base = _local_logprob(model, tokens, i, word)
+            # no candidate can gain more than the word's own trigrams cost (log P <= 0)
+            if before is None and -base <= threshold:
+                continue
             pool = self._neighbours.of(before or word, known=known, bounds=self.policy.bounds,
                                        lexical=word if before else None)
             if not pool:
                 continue
-            gains = [(c, _local_gain(model, tokens, i, c.word)) for c in pool if c.word != word]
+            gains = [(c, _local_logprob(model, tokens, i, c.word) - base)
+                     for c in pool if c.word != word]
             gains.sort(key=lambda item: -item[1])
             kept = tuple(g for g in gains[:self.policy.bounds.per_word] if g[1] > threshold)
             if kept:
@@ -144,23 +149,18 @@ class RankedPurifier:
         return _applied(first, choices, self.name)
 
 
-def _local_gain(model: NgramModel, tokens: list[str], i: int, candidate: str) -> float:
-    """How much the log-probability of the whole token sequence changes with `candidate` in
-    place of token `i`: only the trigrams that contain position `i` differ."""
+def _local_logprob(model: NgramModel, tokens: list[str], i: int, word: str) -> float:
+    """The log-probability of the trigrams that contain position `i`, with `word` there:
+    the only part of the sequence's log-probability that depends on it."""
     n = len(tokens)
+    padded = [BOS, BOS, *tokens[max(0, i - 2):i], word, *tokens[i + 1:i + 3]]
+    if i + 3 > n:
+        padded.append(EOS)
+    start = 2 + min(i, 2)  # where `word` sits in `padded`
+    return sum(model.word_logprob(padded[j - 2], padded[j - 1], padded[j])
+               for j in range(start, min(start + 3, len(padded))))
 
-    def at(j: int, swap: bool) -> str:
-        if j < 0:
-            return BOS
-        if j >= n:
-            return EOS
-        return candidate if swap and j == i else tokens[j]
 
-    gain = 0.0
-    for j in range(i, min(i + 3, n + 1)):
-        gain += (model.word_logprob(at(j - 2, True), at(j - 1, True), at(j, True))
-                 - model.word_logprob(at(j - 2, False), at(j - 1, False), at(j, False)))
-    return gain
 
 
 def _lexical_words(first: PurifyResult) -> dict[int, str]:

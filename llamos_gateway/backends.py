@@ -57,7 +57,8 @@ def _tiered(parts: Parts) -> Purifier:
                           always=parts.defense.tiered_always)
 
 
-_RANKED_KEYS = ("screen_threshold", "ranked_scorer", "ranked_scorer_model", "ranked_margin_known",
+_RANKED_KEYS = ("screen_threshold", "ranked_scorer", "ranked_scorer_model", "ranked_scorer_prefix",
+                "ranked_margin_known",
                 "ranked_margin_unknown", "ranked_candidates", "ranked_words")
 
 

@@ -172,6 +172,7 @@ class DefenseSettings(_Group):
     ranked_scorer: Literal["ngram", "local", "completions"] = Field(
         "ngram", description="ranked backend: what ranks candidate repairs: the bundled n-gram model, the local GGUF model in process, or ranked_scorer_model's /v1/completions")
     ranked_scorer_model: str | None = Field(None, description="ranked backend, completions scorer: an alias from `models` with an api_base that echoes prompt logprobs (vLLM, llama-cpp-python's server)")
+    ranked_scorer_prefix: str = Field("", description="ranked backend, completions scorer: text put before each scored text (the model's BOS token, e.g. <|im_start|> for llama-cpp-python's server)")
     ranked_margin_known: float | None = Field(None, ge=0.0, description="ranked backend: score gain (nats) a repair of a real word needs; unset = the scorer's calibrated margin")
     ranked_margin_unknown: float | None = Field(None, ge=0.0, description="ranked backend: score gain (nats) a repair of an unknown word needs; unset = calibrated")
     ranked_candidates: int = Field(6, ge=1, le=64, description="ranked backend: candidates per word the scorer weighs")

@@ -67,7 +67,8 @@ def scorer_for(defense: DefenseSettings, ngram: Callable[[], NgramModel],
         raise ConfigError("defense.ranked_scorer_model: the completions scorer needs an alias "
                           "from `models` with an api_base")
     upstream, model = completions()
-    return CompletionsScorer(upstream, model, timeout_s=defense.timeout_s,
+    return CompletionsScorer(upstream, model, prefix=defense.ranked_scorer_prefix,
+                             timeout_s=defense.timeout_s,
                              concurrency=defense.concurrency)
 
 

@@ -16,6 +16,7 @@ Writes bench/results/realistic.json. `--write-sets DIR` also writes the attacked
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -31,10 +32,13 @@ from typing import Any
 
 from rapidfuzz.distance.Levenshtein import distance
 
+from llamos_gateway import backends
 from llamos_gateway.corpus import build
 from llamos_gateway.corpus.perturbations import GROUPS, suite
 from llamos_gateway.corpus.promptattack import Style, perturbations
+from llamos_gateway.defense.protocol import PurifyRequest
 from llamos_gateway.lexical import LexicalPurifier
+from llamos_gateway.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -218,14 +222,22 @@ def main() -> None:
     ap.add_argument("--per-kind", type=int, default=300)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "realistic.json")
     ap.add_argument("--write-sets", type=Path, default=None)
+    ap.add_argument("--defense", default="lexical",
+                    help="a backend that needs no defense model (e.g. ranked)")
     opts = ap.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
     from lexical_bench import KINDS, generate  # the generated SST-2 kinds, as before
 
     purifier = LexicalPurifier()
+    # any other offline backend (e.g. ranked) goes through its async seam
+    backend = (None if opts.defense == "lexical"
+               else backends.build_offline(opts.defense, Settings().defense))
+    loop = asyncio.new_event_loop()
 
     def purify(text: str) -> str:
-        return purifier.purify_text(text).purified
+        if backend is None:
+            return purifier.purify_text(text).purified
+        return loop.run_until_complete(backend.purify(PurifyRequest(text))).purified
 
     corpus = build(SEED)
     rows = [r.as_dict() for r in suite(corpus, SEED, opts.per_kind)]

@@ -37,9 +37,9 @@ from llamos_gateway.storage import Cache, Quota, RateLimiter
 from llamos_gateway.storage.audit import AuditTrail
 from llamos_gateway.storage.state import open_shared_state
 from llamos_gateway.trace import RequestObserver, Trace
+from llamos_gateway.upstream import Upstream
 from llamos_gateway.upstream.local import LocalChatModel, echo_model
 from llamos_gateway.upstream.passthrough import HttpUpstream, build_http_client, probe
-from llamos_gateway.upstream import Upstream
 from llamos_gateway.upstream.router import ModelRouter, Route
 
 log = logging.getLogger(__name__)

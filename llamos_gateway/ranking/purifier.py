@@ -22,7 +22,7 @@ from llamos_gateway.lexical.spans import protected
 from llamos_gateway.lexical.tokens import tokenize
 from llamos_gateway.ranking.candidates import Bounds, Candidate, Neighbours
 from llamos_gateway.ranking.decision import Choice, Margins, choose
-from llamos_gateway.ranking.ngram import BOS, EOS, NgramModel, words
+from llamos_gateway.ranking.ngram import BOS, EOS, NgramModel
 from llamos_gateway.ranking.scorer import Scorer
 
 RANKED_VERSION = 1

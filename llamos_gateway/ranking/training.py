@@ -90,8 +90,8 @@ def _paragraphs(doc: str) -> Iterator[str]:
 def general_words() -> Iterator[tuple[str, int]]:
     with _symspell("frequency_dictionary_en_82_765.txt").open(encoding="utf-8") as handle:
         for line in handle:
-            word, n = line.split()
-            yield word, int(n)
+            word, count = line.split()
+            yield word, int(count)
 
 
 def general_bigrams(scale_to: int) -> Iterator[tuple[str, str, int]]:
@@ -100,8 +100,8 @@ def general_bigrams(scale_to: int) -> Iterator[tuple[str, str, int]]:
     rows = []
     with _symspell("frequency_bigramdictionary_en_243_342.txt").open(encoding="utf-8") as handle:
         for line in handle:
-            left, right, n = line.split()
-            rows.append((left, right, int(n)))
+            left, right, count = line.split()
+            rows.append((left, right, int(count)))
     total = sum(n for _, _, n in rows)
     for left, right, n in rows:
         yield left, right, max(1, round(n * scale_to / total))

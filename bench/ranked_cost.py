@@ -1,6 +1,7 @@
 """Cost of the ranked backend per sentence, in process: p50/p90 over every sentence and over
 the flagged ones (those with at least one word the scorer weighs), on clean SST-2 validation
-and on the PromptAttack SST-2 lists (C1, C2).
+and on the PromptAttack SST-2 lists (C1, C2); and the share of each set changed (for the
+clean set: the clean-change rate, compared as purify_score.py compares).
 
     .venv/bin/python bench/ranked_cost.py --scorer ngram
     .venv/bin/python bench/ranked_cost.py --scorer local --limit 60
@@ -32,7 +33,7 @@ def _ms(values: list[float], q: float) -> str:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scorer", default="ngram", choices=["ngram", "local"])
-    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--limit", type=int, default=None, help="texts per set")
     opts = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     import purify_score
@@ -43,19 +44,23 @@ async def main() -> None:
     lexical = LexicalPurifier()
     ranked = build_ranked(DefenseSettings(ranked_scorer=opts.scorer), lexical)
     await ranked.purify(PurifyRequest("warm up : a god movie , a tset"))
-    print(f"| set ({opts.scorer}) | n | flagged | p50 all ms | p50 flagged ms | p90 flagged ms |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| set ({opts.scorer}) | n | changed | flagged | p50 all ms | p50 flagged ms | "
+          "p90 flagged ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, texts in sets.items():
         every, flagged = [], []
+        changed = 0
         for text in texts[:opts.limit]:
             weighed = bool(ranked.targets(lexical.purify_text(text)))
             started = time.perf_counter()
-            await ranked.purify(PurifyRequest(text))
+            result = await ranked.purify(PurifyRequest(text))
+            changed += purify_score.tokens(result.purified) != purify_score.tokens(text)
             took = time.perf_counter() - started
             every.append(took)
             if weighed:
                 flagged.append(took)
-        print(f"| {name} | {len(every)} | {len(flagged)} | {_ms(every, 0.5)} | "
+        print(f"| {name} | {len(every)} | {changed / len(every):.2%} | {len(flagged)} | "
+              f"{_ms(every, 0.5)} | "
               f"{_ms(flagged, 0.5)} | {_ms(flagged, 0.9)} |")
 
 

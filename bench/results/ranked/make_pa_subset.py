@@ -1,14 +1,23 @@
-import sys, json, random
-sys.path.insert(0, "bench")
-import purify_score as ps
-clean, rows = ps.load_default_sets()
+"""The PromptAttack subset of the ranked runs: 40 random rows per kind (seed 7).
+
+    python bench/results/ranked/make_pa_subset.py > pa_subset.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import purify_score  # noqa: E402
+
+_, rows = purify_score.load_default_sets()
 rng = random.Random(7)
-by = {}
-for r in rows: by.setdefault(r["kind"], []).append(r)
-out = []
-for k in sorted(by):
-    pick = rng.sample(by[k], min(40, len(by[k])))
-    out += [{"clean": r["clean"], "attacked": r["attacked"], "kind": r["kind"]} for r in pick]
-with open("/tmp/rk/pa_subset.jsonl", "w") as f:
-    for r in out: f.write(json.dumps(r) + "\n")
-print(len(out), rows[0].keys())
+by_kind: dict[str, list[dict[str, str]]] = {}
+for row in rows:
+    by_kind.setdefault(row["kind"], []).append(row)
+for kind in sorted(by_kind):
+    for row in rng.sample(by_kind[kind], min(40, len(by_kind[kind]))):
+        print(json.dumps({"clean": row["clean"], "attacked": row["attacked"], "kind": row["kind"]}))

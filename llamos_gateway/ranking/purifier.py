@@ -11,6 +11,7 @@ n-gram scorer the pre-ranking is the ranking; with a causal LM the LM has the la
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable
@@ -29,6 +30,8 @@ RANKED_VERSION = 1
 _MIN_LENGTH = 3
 # Text taken for another language: more than this share of its words unknown to the n-gram.
 _FOREIGN_SHARE = 0.4
+# Longer texts are weighed in a worker thread, off the event loop.
+_INLINE_MAX_CHARS = 2000
 _NGRAM_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)*|'[a-z]+|[0-9]+(?:[.,][0-9]+)*|[^\sa-z0-9]")
 
 
@@ -68,6 +71,7 @@ class RankedPurifier:
         self.policy = policy
         lexicon = lexical.lexicon
         self._lexicon = lexicon
+        self._loaded = False
         self._neighbours = Neighbours(lexicon.targets, lexicon.count, lexicon.within,
                                       lexicon.is_name)
 
@@ -78,8 +82,14 @@ class RankedPurifier:
 
     async def purify(self, request: PurifyRequest) -> PurifyResult:
         started = time.perf_counter()
+        if not self._loaded:  # the first use may train the model: never on the event loop
+            await asyncio.to_thread(self._ngram)
+            self._loaded = True
         first = await self.lexical.purify(request)
-        targets = self.targets(first)
+        if len(first.purified) > _INLINE_MAX_CHARS:
+            targets = await asyncio.to_thread(self.targets, first)
+        else:
+            targets = self.targets(first)
         result = replace(first, backend=self.name)
         if targets:
             result = await self._rank(first, targets)

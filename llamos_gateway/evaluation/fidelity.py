@@ -1,22 +1,34 @@
-"""PromptAttack's fidelity filter: an adversarial text must stay close to its clean original.
+"""The fidelity filter: an adversarial text must be a rewrite of its clean original, and a
+close one.
 
-Character (C1-C3) and word (W1-W3) level perturbations may change at most 15% of the words
-(word modification ratio, PromptAttack's tau_1). PromptAttack also asks for BERTScore >= 0.92
-(tau_2); that check runs only when a `Similarity` model is supplied, else it is reported as
-skipped. Sentence-level (S1-S3) perturbations only face the similarity floor.
+Every level (C1-C3 character, W1-W3 word, S1-S3 sentence, and the arena's offline edits)
+faces, in this order:
+
+1. a rewrite at all (`rewrite.rewrite_problem`): not empty, not a refusal, not an answer to
+   the task, not text about the task, not of a length far from the original's;
+2. at least `min_content_overlap` of the original's content words kept (typos count as kept);
+3. for C and W levels, at most `max_word_modification_ratio` of the words changed
+   (PromptAttack's tau_1 = 0.15);
+4. the semantic floor: a `Similarity` F1 at or above its calibrated floor (PromptAttack's
+   tau_2 is BERTScore >= 0.92 with RoBERTa-large; the local model's hidden states have their
+   own scale, hence their own floor). Without a similarity the floor is reported as skipped.
+
+`reason` names the first check that failed ("ok" when all passed).
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any
 
+from llamos_gateway.evaluation.rewrite import ANSWER_WORDS, content_overlap, rewrite_problem
+from llamos_gateway.evaluation.similarity import Similarity
 
-class Similarity(Protocol):
-    """Semantic similarity in [0, 1] (e.g. BERTScore F1)."""
-
-    def __call__(self, original: str, candidate: str) -> float: ...
+PAPER = {"max_word_modification_ratio": 0.15, "bertscore_floor": 0.92}
+REASONS = ("ok", "unchanged", "empty", "refusal", "answer", "meta", "length", "content",
+           "word_modification_ratio", "similarity", "unparsed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +36,8 @@ class FidelityVerdict:
     passed: bool
     word_modification_ratio: float
     similarity: float | None
-    reason: str  # "ok" | "word_modification_ratio" | "similarity" | "unchanged"
+    reason: str  # one of REASONS
+    content_overlap: float | None = None
 
 
 def changed_words(original: str, candidate: str) -> int:
@@ -44,21 +57,53 @@ def word_modification_ratio(original: str, candidate: str) -> float:
 @dataclass(frozen=True, slots=True)
 class FidelityFilter:
     max_word_modification_ratio: float = 0.15
-    min_similarity: float = 0.92
     similarity: Similarity | None = None
+    min_similarity: float | None = None  # None: the similarity's own calibrated floor
+    min_content_overlap: float = 0.5
+    max_length_ratio: float = 2.0
+    answers: Collection[str] = ANSWER_WORDS
+    unavailable: str = "no similarity model"  # why `similarity` is None, for the reports
 
     @property
     def similarity_checked(self) -> bool:
         return self.similarity is not None
+
+    @property
+    def floor(self) -> float | None:
+        if self.similarity is None:
+            return None
+        return self.similarity.floor if self.min_similarity is None else self.min_similarity
+
+    def describe(self) -> dict[str, Any]:
+        """What every report says about the filter it applied."""
+        return {
+            "max_word_modification_ratio": self.max_word_modification_ratio,
+            "min_content_overlap": self.min_content_overlap,
+            "max_length_ratio": self.max_length_ratio,
+            "similarity": (self.similarity.name if self.similarity is not None
+                           else f"skipped: {self.unavailable}"),
+            "similarity_floor": self.floor,
+            "paper": PAPER,
+        }
 
     def check(self, original: str, candidate: str, level: str = "C") -> FidelityVerdict:
         """`level` is the perturbation level: C (character), W (word) or S (sentence)."""
         if " ".join(candidate.split()) == " ".join(original.split()):
             return FidelityVerdict(False, 0.0, None, "unchanged")
         ratio = word_modification_ratio(original, candidate)
+        problem = rewrite_problem(original, candidate, answers=self.answers,
+                                  max_length_ratio=self.max_length_ratio)
+        if problem is not None:
+            return FidelityVerdict(False, ratio, None, problem)
+        overlap = content_overlap(original, candidate)
+        if overlap is not None and overlap < self.min_content_overlap:
+            return FidelityVerdict(False, ratio, None, "content", overlap)
         if level[:1].upper() in ("C", "W") and ratio > self.max_word_modification_ratio:
-            return FidelityVerdict(False, ratio, None, "word_modification_ratio")
-        score = self.similarity(original, candidate) if self.similarity is not None else None
-        if score is not None and score < self.min_similarity:
-            return FidelityVerdict(False, ratio, score, "similarity")
-        return FidelityVerdict(True, ratio, score, "ok")
+            return FidelityVerdict(False, ratio, None, "word_modification_ratio", overlap)
+        if self.similarity is None:
+            return FidelityVerdict(True, ratio, None, "ok", overlap)
+        score = self.similarity.score(original, candidate).f1
+        floor = self.floor
+        if floor is not None and score < floor:
+            return FidelityVerdict(False, ratio, score, "similarity", overlap)
+        return FidelityVerdict(True, ratio, score, "ok", overlap)

@@ -124,6 +124,7 @@ class LocalModel:
     def _open(self, **options: Any) -> Any:
         llama_cpp = _llama_module()
         return llama_cpp.Llama(model_path=str(self.path), n_threads=self.n_threads,
+                               n_threads_batch=self.n_threads,
                                seed=self.seed, verbose=False, **options)
 
     def _open_embedder(self) -> Any:
@@ -209,6 +210,11 @@ class LocalModel:
         with self._embedder.lock:
             rows = self._embedder.get().embed(text, normalize=False, truncate=True)
         return np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
+
+    def tokenize(self, text: str) -> list[int]:
+        """The token ids `token_embeddings` gives one row each (for idf weights)."""
+        with self._embedder.lock:
+            return list(self._embedder.get().tokenize(text.encode(), special=False))
 
     def close(self) -> None:
         for context in (self._generator, self._scorer, self._embedder):

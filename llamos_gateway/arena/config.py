@@ -33,6 +33,8 @@ class ArenaConfig:
     attacker_pool: int = 16
     defender_pool: int = 16
     max_word_ratio: float = 0.15
+    similarity: str = "local"  # the judge's semantic floor: local, bert-score:<dir> or none
+    min_similarity: float | None = None  # None: the similarity's calibrated floor
     transformations: tuple[str, ...] = DEFAULT
     concurrency: int | None = None
     fresh: bool = False
@@ -63,6 +65,11 @@ class ArenaConfig:
             raise bad("tolerance", f"--tolerance must be within [0, 1], not {self.tolerance}")
         if not 0.0 < self.max_word_ratio <= 1.0:
             raise bad("max_word_ratio", "--max-word-ratio must be within (0, 1]")
+        if self.similarity not in ("local", "none") and not self.similarity.startswith("bert-score:"):
+            raise bad("similarity", "--similarity takes local, bert-score:<model dir> or none, "
+                                    f"not {self.similarity!r}")
+        if self.min_similarity is not None and not -1.0 <= self.min_similarity <= 1.0:
+            raise bad("min_similarity", "--min-similarity must be within [-1, 1]")
         check_names(self.transformations)
         return self
 

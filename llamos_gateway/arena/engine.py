@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from llamos_gateway.arena.judge import unparsed
 from llamos_gateway.arena.roles import (
     Attacker,
     AttackTask,
@@ -36,6 +39,7 @@ from llamos_gateway.evaluation.defended import DefendedClassifier
 from llamos_gateway.evaluation.protocols import LabelScores
 
 REFUSED = "(refused by the defense)"
+REJECTED_KEPT = 100  # rejected candidates kept per round for the report
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +147,7 @@ class Arena:
             defense_calls=memo.calls, attack_queries=sum(o.queries for o in outcomes),
             examples=n, clean_correct=correct, successes=len(lessons), attempts=len(outcomes),
             seconds=round(time.perf_counter() - started, 3),
-            defense_failures=dict(defended.stats.failures))
+            defense_failures=dict(defended.stats.failures), **judged(outcomes, correct))
         return outcomes, record
 
     async def _attack(self, number: int, example: Example, clean: int,
@@ -172,13 +176,51 @@ class Arena:
     async def _judge(self, number: int, attempt: int, example: Example, clean: int,
                      proposal: Proposal, defended: DefendedClassifier) -> Outcome:
         text = example.fields[0]
+        if not proposal.parsed:  # no sentence in the attacker's reply: nothing to classify
+            return Outcome(round=number, idx=example.idx, attempt=attempt, original=text,
+                           adversarial=proposal.text, purified=None, label=example.label,
+                           clean_prediction=clean, adversarial_prediction=-1,
+                           instruction=proposal.instruction, queries=proposal.queries,
+                           verdict=unparsed(proposal.text))
         purified = await defended.purify_text(proposal.text)
         predicted = int((await defended.classify([purified])).predicted[0])
-        verdict = self.judge.judge(original=text, adversarial=proposal.text, label=example.label,
-                                   clean_prediction=clean, adversarial_prediction=predicted,
-                                   instruction=proposal.instruction)
+        verdict = await asyncio.to_thread(
+            self.judge.judge, original=text, adversarial=proposal.text, label=example.label,
+            clean_prediction=clean, adversarial_prediction=predicted,
+            instruction=proposal.instruction)
         return Outcome(round=number, idx=example.idx, attempt=attempt, original=text,
                        adversarial=proposal.text, purified=purified, label=example.label,
                        clean_prediction=clean, adversarial_prediction=predicted,
                        instruction=proposal.instruction, queries=proposal.queries + 1,
                        verdict=verdict)
+
+
+def judged(outcomes: Sequence[Outcome], correct: int) -> dict[str, Any]:
+    """The judge's side of a round record: ASR without the floor (any candidate flipped the
+    label) and over the examples that had a candidate pass, and the rejections by instruction
+    and reason, with the rejected candidates themselves."""
+    flipped = {o.idx for o in outcomes if o.verdict.flipped}
+    passed = {o.idx for o in outcomes if o.verdict.fidelity.passed}
+    successes = sum(o.verdict.success for o in outcomes)
+    candidates: Counter[str] = Counter()
+    rejections: dict[str, Counter[str]] = {}
+    rejected: list[dict[str, Any]] = []
+    for o in outcomes:
+        if o.verdict.reason == "clean_wrong":
+            continue
+        candidates[o.instruction] += 1
+        rule = o.verdict.fidelity.rule
+        if o.verdict.fidelity.passed or rule == "unchanged":
+            continue
+        rejections.setdefault(o.instruction, Counter())[rule] += 1
+        if len(rejected) < REJECTED_KEPT:
+            rejected.append({"idx": o.idx, "attempt": o.attempt, "instruction": o.instruction,
+                             "reason": rule, "flipped": o.verdict.flipped,
+                             "similarity": o.verdict.fidelity.similarity,
+                             "word_modification_ratio": round(
+                                 o.verdict.fidelity.word_modification_ratio, 4),
+                             "original": o.original, "candidate": o.adversarial})
+    return {"unfiltered_attack_success_rate": len(flipped) / correct if correct else 0.0,
+            "passed_attack_success_rate": successes / len(passed) if passed else 0.0,
+            "candidates": dict(candidates),
+            "rejections": {k: dict(v) for k, v in rejections.items()}, "rejected": rejected}

@@ -16,8 +16,8 @@ from llamos_gateway.arena.report import cells
 from llamos_gateway.arena.roles import RoundRecord
 
 # Short enough for an 80-column terminal; arena.md spells them out.
-HEADERS = ("round", "ASR", "robust", "fidelity", "clean chg", "atk pool", "def pool",
-           "def calls", "def fail", "queries")
+HEADERS = ("round", "ASR", "no floor", "of passed", "robust", "fidelity", "clean chg",
+           "atk pool", "def pool", "def calls", "def fail", "queries")
 
 
 class LiveTable:

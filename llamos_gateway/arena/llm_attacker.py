@@ -9,7 +9,6 @@ asks the attacker model for the new sentence only.
 from __future__ import annotations
 
 import random
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,22 +16,10 @@ from typing import Any
 import orjson
 
 from llamos_gateway.arena.attacker_prompts import INSTRUCTIONS, AttackerPrompts, Shot
+from llamos_gateway.arena.extraction import extract_sentence
 from llamos_gateway.arena.roles import AttackTask, Oracle, Outcome, Proposal
 from llamos_gateway.errors import UpstreamError
 from llamos_gateway.upstream import Upstream, UpstreamCall
-
-_PREFIX = re.compile(r"^(?:new\s+sentence|sentence|output|answer)\s*:\s*", re.IGNORECASE)
-
-
-def clean_reply(content: str) -> str:
-    """The new sentence from a model reply: first non-empty line, no fences, quotes or label."""
-    lines = [ln.strip() for ln in content.strip().strip("`").splitlines()]
-    first = next((ln for ln in lines if ln and not ln.startswith("```")), "")
-    first = _PREFIX.sub("", first).strip()
-    if len(first) >= 2 and first[0] == first[-1] and first[0] in "\"'":
-        first = first[1:-1].strip()
-    return first
-
 
 def task_rng(task: AttackTask, salt: str = "") -> random.Random:
     return random.Random(f"{salt}:{task.seed}:{task.round}:{task.idx}:{task.attempt}")
@@ -87,9 +74,12 @@ class LLMAttacker:
                                                            timeout_s=self._timeout_s))
         if reply.status >= 400:
             raise UpstreamError(f"attacker model answered HTTP {reply.status}")
-        text = clean_reply(_content(reply.content))
-        return Proposal(text or task.text, instruction, queries=0,
-                        note="" if text else "empty reply")
+        content = _content(reply.content)
+        text = extract_sentence(content, task.text)
+        if text is None:  # no sentence in the reply: a failed attempt, judged as such
+            return Proposal(content, instruction, queries=0, note="no sentence in the reply",
+                            parsed=False)
+        return Proposal(text, instruction, queries=0)
 
     def learn(self, outcomes: Sequence[Outcome]) -> None:
         for out in outcomes:

@@ -11,11 +11,13 @@ from typing import Any
 from llamos_gateway.arena.roles import RoundRecord
 from llamos_gateway.files import atomic_write
 
-COLUMNS = ("round", "attack_success_rate", "robust_accuracy", "fidelity_pass_rate",
+COLUMNS = ("round", "attack_success_rate", "unfiltered_attack_success_rate",
+           "passed_attack_success_rate", "robust_accuracy", "fidelity_pass_rate",
            "clean_changed_rate", "attacker_pool", "defender_pool", "defense_calls",
            "defense_failures", "attack_queries")
-HEADERS = ("round", "ASR", "robust acc", "fidelity pass", "clean changed", "attacker pool",
-           "defender pool", "defense calls", "defense failures", "attack queries")
+HEADERS = ("round", "ASR", "ASR no floor", "ASR of passed", "robust acc", "fidelity pass",
+           "clean changed", "attacker pool", "defender pool", "defense calls", "defense failures",
+           "attack queries")
 
 
 def cells(record: RoundRecord) -> list[str]:
@@ -39,9 +41,10 @@ def markdown(meta: Mapping[str, Any], records: Sequence[RoundRecord]) -> str:
     config = meta.get("config", {})
     lines += [f"- {k}: `{v}`" for k, v in config.items()]
     lines += [f"- stopped: {meta.get('stopped')}", f"- versions: `{meta.get('versions')}`",
-              f"- fidelity: {meta.get('fidelity')}", ""]
+              f"- fidelity: {fidelity_text(meta.get('fidelity', {}))}", ""]
     lines += ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(cells(r)) + " |" for r in records]
+    lines += judge_lines(meta, records)
     failed = [r for r in records if r.defense_failures]
     if failed:
         lines += ["", "## Defense failures (texts that went on under the failure policy)", ""]
@@ -59,6 +62,58 @@ def markdown(meta: Mapping[str, Any], records: Sequence[RoundRecord]) -> str:
         lines += ["", "## Attacker transformation weights", ""]
         lines += [f"- {k}: {v:.2f}" for k, v in sorted(weights.items(), key=lambda kv: -kv[1])]
     return "\n".join(lines) + "\n"
+
+
+def fidelity_text(fidelity: Mapping[str, Any]) -> str:
+    """One line on the filter a report applied: the floor and the similarity behind it."""
+    floor = fidelity.get("similarity_floor")
+    return (f"similarity {fidelity.get('similarity')}"
+            + (f" >= {floor:.3f}" if isinstance(floor, float) else "")
+            + f"; content words kept >= {fidelity.get('min_content_overlap')}"
+            + f"; word modification ratio (C, W) <= {fidelity.get('max_word_modification_ratio')}"
+            + "; meta text, answers, refusals, empty and far-off lengths rejected")
+
+
+def judge_lines(meta: Mapping[str, Any], records: Sequence[RoundRecord]) -> list[str]:
+    """The judge's section: the filter, rejections by instruction and reason, and every
+    rejected candidate (ASR counts none of them)."""
+    lines = ["", "## Judge", "", "Fidelity filter: " + fidelity_text(meta.get("fidelity", {})),
+             "", "ASR counts a label flip only when the candidate passed the filter; ASR no "
+             "floor counts every flip; ASR of passed is over the examples with a candidate "
+             "that passed.", ""]
+    candidates: dict[str, int] = {}
+    rejections: dict[str, dict[str, int]] = {}
+    for r in records:
+        for name, n in r.candidates.items():
+            candidates[name] = candidates.get(name, 0) + n
+        for name, reasons in r.rejections.items():
+            into = rejections.setdefault(name, {})
+            for reason, n in reasons.items():
+                into[reason] = into.get(reason, 0) + n
+    if candidates:
+        lines += ["| instruction | candidates | rejected | why |", "|---|---:|---:|---|"]
+        for name in sorted(candidates):
+            why = rejections.get(name, {})
+            lines.append(f"| {name} | {candidates[name]} | {sum(why.values()) / candidates[name]:.0%} | "
+                         + ", ".join(f"{k} {v}" for k, v in sorted(why.items())) + " |")
+    rejected = [(r.round, item) for r in records for item in r.rejected]
+    if rejected:
+        lines += ["", f"## Rejected candidates ({len(rejected)})", ""]
+        lines += [f"- round {n}, idx {item['idx']}, {item['instruction']}, {item['reason']}"
+                  f"{' (label flipped)' if item.get('flipped') else ''}"
+                  f"{_similarity(item)}: `{_short(item['original'])}` -> "
+                  f"`{_short(item['candidate'])}`" for n, item in rejected]
+    return lines
+
+
+def _similarity(item: Mapping[str, Any]) -> str:
+    value = item.get("similarity")
+    return f", similarity {value:.3f}" if isinstance(value, float) else ""
+
+
+def _short(text: str, width: int = 160) -> str:
+    flat = " ".join(str(text).split()).replace("`", "'")
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 
 def plot(path: Path, records: Sequence[RoundRecord], title: str) -> Path | None:

@@ -65,13 +65,16 @@ class Proposal:
     instruction: str
     queries: int = 0
     note: str = ""
+    parsed: bool = True  # False: the reply held no sentence (`text` is the raw reply)
 
 
 @dataclass(frozen=True, slots=True)
 class Fidelity:
     passed: bool
     word_modification_ratio: float
-    rule: str
+    rule: str  # the fidelity filter's reason: "ok" or the first check that failed
+    similarity: float | None = None
+    content_overlap: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,7 @@ class Verdict:
     success: bool
     reason: str  # "success" | "label_kept" | "fidelity_failed" | "unchanged" | "clean_wrong"
     fidelity: Fidelity
+    flipped: bool = False  # the label flipped, whether or not the candidate passed the filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +115,16 @@ class Outcome:
             "instruction": self.instruction, "queries": self.queries,
             "verdict": self.verdict.reason, "success": self.verdict.success,
             "fidelity_passed": self.verdict.fidelity.passed,
+            "fidelity_reason": self.verdict.fidelity.rule,
             "word_modification_ratio": round(self.verdict.fidelity.word_modification_ratio, 4),
+            "similarity": _round(self.verdict.fidelity.similarity),
+            "content_overlap": _round(self.verdict.fidelity.content_overlap),
+            "flipped": self.verdict.flipped,
         }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 class Attacker(Protocol):
@@ -184,4 +196,9 @@ class RoundRecord:
     attempts: int = 0
     seconds: float = 0.0
     defense_failures: dict[str, int] = field(default_factory=dict)  # reason -> texts
+    unfiltered_attack_success_rate: float = 0.0  # any candidate flipped the label, floor or not
+    passed_attack_success_rate: float = 0.0  # successes / examples with a candidate that passed
+    candidates: dict[str, int] = field(default_factory=dict)  # instruction -> candidates judged
+    rejections: dict[str, dict[str, int]] = field(default_factory=dict)  # instr. -> reason -> n
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # the rejected candidates
     extra: dict[str, Any] = field(default_factory=dict)

@@ -33,7 +33,7 @@ from llamos_gateway.arena.judge import ClassificationJudge
 from llamos_gateway.arena.live import LiveTable
 from llamos_gateway.arena.llm_attacker import LLMAttacker
 from llamos_gateway.arena.offline_attacker import OfflineAttacker
-from llamos_gateway.arena.report import write_report
+from llamos_gateway.arena.report import fidelity_text, write_report
 from llamos_gateway.arena.roles import Attacker, Defender, RoundRecord
 from llamos_gateway.arena.store import RunStore
 from llamos_gateway.arena.transformations import textattack_transforms
@@ -41,6 +41,8 @@ from llamos_gateway.defense import PassthroughPurifier, Purifier
 from llamos_gateway.errors import ConfigError, InvalidRequest
 from llamos_gateway.evaluation.datasets import load_dataset
 from llamos_gateway.evaluation.fidelity import FidelityFilter
+from llamos_gateway.evaluation.rewrite import ANSWER_WORDS
+from llamos_gateway.evaluation.similarity import open_similarity
 from llamos_gateway.evaluation.session import TargetSpec, open_session
 from llamos_gateway.settings import PROMPTS_DIR, Settings
 from llamos_gateway.upstream.router import ModelRouter
@@ -109,14 +111,17 @@ async def run_arena(settings: Settings, config: ArenaConfig, *, live: bool = Tru
         defender, defense_version = build_defender(config, settings, components.builder,
                                                    purify_task)
         attacker, attacker_version = await build_attacker(config, components.router)
-        judge = ClassificationJudge(FidelityFilter(max_word_modification_ratio=config.max_word_ratio))
+        similarity, unavailable = stack.enter_context(open_similarity(config.similarity))
+        judge = ClassificationJudge(FidelityFilter(
+            max_word_modification_ratio=config.max_word_ratio, similarity=similarity,
+            min_similarity=config.min_similarity, unavailable=unavailable,
+            answers=ANSWER_WORDS | set(dataset.task.labels)))
         meta: dict[str, Any] = {
             "command": command or "llamos " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
             "config": config.as_dict(),
             "versions": {"llamos_gateway": __version__, "attacker_prompts": attacker_version,
                          "defense_prompts": defense_version, "target": session.target.name},
-            "fidelity": {"max_word_modification_ratio": config.max_word_ratio,
-                         "similarity": judge.similarity},
+            "fidelity": judge.filter.describe(),
             "examples": len(selected),
         }
         arena = Arena(examples=selected.examples, labels=dataset.task.labels,
@@ -138,7 +143,8 @@ async def run_arena(settings: Settings, config: ArenaConfig, *, live: bool = Tru
                 on_round(record)
 
         title = (f"arena: {config.attacker} attacker vs {config.defense} defense on "
-                 f"{config.target} ({len(selected)} {config.dataset} examples)")
+                 f"{config.target} ({len(selected)} {config.dataset} examples); judge: "
+                 f"{fidelity_text(judge.filter.describe())}")
         table = LiveTable(title, console) if live else None
         with table if table is not None else _Null():
             records = await arena.run(finished, table.progress if table is not None else None)

@@ -34,6 +34,8 @@ def arena(
     attacker_pool: Annotated[int, typer.Option(help="cap on the attacker's success pool")] = 16,
     defender_pool: Annotated[int, typer.Option(help="cap on the defender's learned examples")] = 16,
     concurrency: Annotated[int | None, typer.Option(help="examples attacked at once [offline 1, llm 8]")] = None,
+    similarity: Annotated[str, typer.Option(help="the judge's semantic floor: local (bundled model), bert-score:<model dir> or none")] = "local",
+    min_similarity: Annotated[float | None, typer.Option(help="override the similarity's calibrated floor")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="discard a previous run in --output-dir instead of resuming it")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="no live table")] = False,
 ) -> None:
@@ -46,7 +48,13 @@ def arena(
                          limit=limit, output_dir=output_dir, seed=seed, attempts=attempts,
                          query_budget=query_budget, patience=patience, tolerance=tolerance,
                          attacker_pool=attacker_pool, defender_pool=defender_pool,
-                         concurrency=concurrency, fresh=fresh).validate()
+                         concurrency=concurrency, similarity=similarity,
+                         min_similarity=min_similarity, fresh=fresh).validate()
     settings = load_settings(config)
     result = asyncio.run(run_arena(settings, chosen, live=not quiet))
+    from llamos_gateway.arena.report import fidelity_text
+
+    rejected = sum(len(r.rejected) for r in result.rounds)
+    typer.echo(f"judge: {fidelity_text(result.meta.get('fidelity', {}))}; "
+               f"{rejected} candidates rejected (listed in arena.md)")
     typer.echo(f"stopped: {result.meta.get('stopped')}; report: {output_dir / 'arena.md'}")

@@ -18,10 +18,12 @@ The floor is calibrated per similarity on the labelled pairs in `data/judge/` (s
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -30,7 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from llamos_gateway.errors import ConfigError
+from llamos_gateway.errors import ConfigError, InvalidRequest
 
 # Calibrated on data/judge/labelled.jsonl (bench/judge_bench.py --calibrate): the midpoint of
 # the gap between the lowest-scoring pair that must pass and the highest that must fail.
@@ -209,9 +211,42 @@ class BertScoreSimilarity:
 
 def reference_sentences(n: int = 16) -> list[str]:
     """The first `n` bundled SST-2 training sentences: the centring set of the local similarity."""
-    import json
-
     from llamos_gateway.evaluation.datasets import DATA
 
     with (DATA / "glue" / "sst2_train.jsonl").open(encoding="utf-8") as rows:
         return [str(json.loads(row)["sentence"]).strip() for row, _ in zip(rows, range(n), strict=False)]
+
+
+SIMILARITIES = ("local", "bert-score:<model dir>", "none")
+
+
+@contextmanager
+def open_similarity(spec: str) -> Iterator[tuple[Similarity | None, str]]:
+    """The similarity a `--similarity` value names, and why there is none when there is none:
+    `local` (the bundled GGUF model, skipped with the reason when it is not installed),
+    `bert-score:<dir>` (a BERT model on disk; unavailable is an error: it was asked for by
+    name) or `none`."""
+    if spec == "none":
+        yield None, "switched off (--similarity none)"
+        return
+    if spec.startswith("bert-score:"):
+        model_dir = Path(spec.removeprefix("bert-score:")).expanduser()
+        config = model_dir / "config.json"
+        layers = (json.loads(config.read_text("utf-8")).get("num_hidden_layers", 12)
+                  if config.is_file() else 12)
+        yield BertScoreSimilarity(model_dir, num_layers=max(1, round(0.75 * layers))), ""
+        return
+    if spec != "local":
+        raise InvalidRequest(f"--similarity takes {', '.join(SIMILARITIES)}, not {spec!r}",
+                             param="similarity")
+    from llamos_gateway.localllm import LocalModel, LocalModelUnavailable, bundled_model_path
+
+    try:
+        model = LocalModel(bundled_model_path(), n_threads=1)
+    except LocalModelUnavailable as exc:
+        yield None, f"local model unavailable ({exc.message})"
+        return
+    try:
+        yield HiddenStateSimilarity(model, reference_sentences()), ""
+    finally:
+        model.close()

@@ -11,7 +11,7 @@ from llamos_gateway.arena.attacker_prompts import Shot, load_attacker_prompts
 from llamos_gateway.arena.defenders import MissedEditsDefender, missed_edits
 from llamos_gateway.arena.engine import converged
 from llamos_gateway.arena.judge import ClassificationJudge, level
-from llamos_gateway.arena.llm_attacker import clean_reply
+from llamos_gateway.arena.extraction import extract_sentence
 from llamos_gateway.arena.roles import AttackTask, Feedback, Lesson, RoundRecord, Verdict
 from llamos_gateway.defense.protocol import PassthroughPurifier
 from llamos_gateway.errors import ConfigError
@@ -64,9 +64,10 @@ def test_attacker_prompt_placeholders_are_checked(tmp_path: Path) -> None:
         load_attacker_prompts(copy)
 
 
-def test_clean_reply() -> None:
-    assert clean_reply('New sentence: "it is g00d ."\n\nI changed one letter.') == "it is g00d ."
-    assert clean_reply("```\nit is g00d .\n```") == "it is g00d ."
+def test_extract_sentence_from_plain_replies() -> None:
+    assert extract_sentence('New sentence: "it is g00d ."\n\nI changed one letter.',
+                            "it is good .") == "it is g00d ."
+    assert extract_sentence("```\nit is g00d .\n```", "it is good .") == "it is g00d ."
 
 
 def test_missed_edits_report_what_the_defense_left() -> None:

@@ -58,10 +58,10 @@ def _quoted(reply: str, original: str) -> str | None:
 
 
 def _own_line(lines: list[str], original: str) -> str | None:
+    if len(lines) == 1:  # the reply is the sentence (the judge decides whether it is a rewrite)
+        return _unwrap(lines[0])
     candidates = [_unwrap(ln) for ln in lines]
     candidates = [c for c in candidates if rewrite_problem(original, c) is None]
-    if len(candidates) == 1 and len(lines) == 1:
-        return candidates[0]
     best = _closest(candidates, original)
     return best if best is not None and (content_overlap(original, best) or 0.0) >= 0.5 else None
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from llamos_gateway.arena.roles import RoundRecord
+from llamos_gateway.evaluation.fidelity import fidelity_text
 from llamos_gateway.files import atomic_write
 
 COLUMNS = ("round", "attack_success_rate", "unfiltered_attack_success_rate",
@@ -62,16 +63,6 @@ def markdown(meta: Mapping[str, Any], records: Sequence[RoundRecord]) -> str:
         lines += ["", "## Attacker transformation weights", ""]
         lines += [f"- {k}: {v:.2f}" for k, v in sorted(weights.items(), key=lambda kv: -kv[1])]
     return "\n".join(lines) + "\n"
-
-
-def fidelity_text(fidelity: Mapping[str, Any]) -> str:
-    """One line on the filter a report applied: the floor and the similarity behind it."""
-    floor = fidelity.get("similarity_floor")
-    return (f"similarity {fidelity.get('similarity')}"
-            + (f" >= {floor:.3f}" if isinstance(floor, float) else "")
-            + f"; content words kept >= {fidelity.get('min_content_overlap')}"
-            + f"; word modification ratio (C, W) <= {fidelity.get('max_word_modification_ratio')}"
-            + "; meta text, answers, refusals, empty and far-off lengths rejected")
 
 
 def judge_lines(meta: Mapping[str, Any], records: Sequence[RoundRecord]) -> list[str]:

@@ -33,14 +33,14 @@ from llamos_gateway.arena.judge import ClassificationJudge
 from llamos_gateway.arena.live import LiveTable
 from llamos_gateway.arena.llm_attacker import LLMAttacker
 from llamos_gateway.arena.offline_attacker import OfflineAttacker
-from llamos_gateway.arena.report import fidelity_text, write_report
+from llamos_gateway.arena.report import write_report
 from llamos_gateway.arena.roles import Attacker, Defender, RoundRecord
 from llamos_gateway.arena.store import RunStore
 from llamos_gateway.arena.transformations import textattack_transforms
 from llamos_gateway.defense import PassthroughPurifier, Purifier
 from llamos_gateway.errors import ConfigError, InvalidRequest
 from llamos_gateway.evaluation.datasets import load_dataset
-from llamos_gateway.evaluation.fidelity import FidelityFilter
+from llamos_gateway.evaluation.fidelity import FidelityFilter, fidelity_text
 from llamos_gateway.evaluation.rewrite import ANSWER_WORDS
 from llamos_gateway.evaluation.similarity import open_similarity
 from llamos_gateway.evaluation.session import TargetSpec, open_session

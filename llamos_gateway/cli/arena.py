@@ -52,7 +52,7 @@ def arena(
                          min_similarity=min_similarity, fresh=fresh).validate()
     settings = load_settings(config)
     result = asyncio.run(run_arena(settings, chosen, live=not quiet))
-    from llamos_gateway.arena.report import fidelity_text
+    from llamos_gateway.evaluation.fidelity import fidelity_text
 
     rejected = sum(len(r.rejected) for r in result.rounds)
     typer.echo(f"judge: {fidelity_text(result.meta.get('fidelity', {}))}; "

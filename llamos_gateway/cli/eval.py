@@ -140,6 +140,8 @@ def promptattack(
     instructions: Annotated[str, typer.Option(help="comma list of C1..S3")] = "C1,C2,C3,W1,W2,W3,S1,S2,S3",
     strategy: Annotated[str, typer.Option(help="comma list of zero-shot, few-shot")] = "zero-shot,few-shot",
     max_word_ratio: Annotated[float, typer.Option(help="fidelity: max word modification ratio (C, W)")] = 0.15,
+    similarity: Annotated[str, typer.Option(help="fidelity: semantic floor from local (bundled model), bert-score:<model dir> or none")] = "local",
+    min_similarity: Annotated[float | None, typer.Option(help="fidelity: override the similarity's calibrated floor")] = None,
     limit: Limit = None,
     seed: Seed = 0,
     output_dir: OutputDir = Path("runs/promptattack"),
@@ -147,15 +149,21 @@ def promptattack(
     config: ConfigOption = None,
 ) -> None:
     """Replay PromptAttack adversarial sentences through the target, defense off and on."""
-    from llamos_gateway.evaluation.fidelity import FidelityFilter
+    from llamos_gateway.evaluation.fidelity import FidelityFilter, fidelity_text
     from llamos_gateway.evaluation.jobs import ReplayJob, run_replay_job, split_list
     from llamos_gateway.evaluation.session import TargetSpec, parse_defenses
+    from llamos_gateway.evaluation.similarity import open_similarity
 
     settings = load_settings(config)
-    job = ReplayJob(file=file, data=_data(dataset, None, "label", None, limit, seed),
-                    target=TargetSpec(target, via, logprobs=logprobs),
-                    defenses=parse_defenses(defense), output_dir=output_dir, command=_command(),
-                    instructions=split_list(instructions), strategies=split_list(strategy),
-                    fidelity=FidelityFilter(max_word_modification_ratio=max_word_ratio))
-    evaluation, files = asyncio.run(run_replay_job(settings, job))
-    _show(evaluation, files, (*TERMINAL_COLUMNS[:-1], "fidelity pass"))
+    with open_similarity(similarity) as (chosen, unavailable):
+        fidelity = FidelityFilter(max_word_modification_ratio=max_word_ratio, similarity=chosen,
+                                  min_similarity=min_similarity, unavailable=unavailable)
+        typer.echo(f"fidelity filter: {fidelity_text(fidelity.describe())}")
+        job = ReplayJob(file=file, data=_data(dataset, None, "label", None, limit, seed),
+                        target=TargetSpec(target, via, logprobs=logprobs),
+                        defenses=parse_defenses(defense), output_dir=output_dir,
+                        command=_command(), instructions=split_list(instructions),
+                        strategies=split_list(strategy), fidelity=fidelity)
+        evaluation, files = asyncio.run(run_replay_job(settings, job))
+    _show(evaluation, files, (*TERMINAL_COLUMNS[:-1], "ASR no floor", "ASR of passed",
+                              "fidelity pass", "rejected (why)"))

@@ -19,7 +19,7 @@ faces, in this order:
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,3 +107,13 @@ class FidelityFilter:
         if floor is not None and score < floor:
             return FidelityVerdict(False, ratio, score, "similarity", overlap)
         return FidelityVerdict(True, ratio, score, "ok", overlap)
+
+
+def fidelity_text(fidelity: Mapping[str, Any]) -> str:
+    """One line on the filter a report applied: the floor and the similarity behind it."""
+    floor = fidelity.get("similarity_floor")
+    return (f"similarity {fidelity.get('similarity')}"
+            + (f" >= {floor:.3f}" if isinstance(floor, float) else "")
+            + f"; content words kept >= {fidelity.get('min_content_overlap')}"
+            + f"; word modification ratio (C, W) <= {fidelity.get('max_word_modification_ratio')}"
+            + "; meta text, answers, refusals, empty and far-off lengths rejected")

@@ -3,15 +3,20 @@
 A file maps each perturbation instruction (C1..C3 character, W1..W3 word, S1..S3 sentence)
 to strategies (`zero—shot` with an EM DASH in the published files, `few-shot`) holding
 `{idx, sentence, label}` lists. The published sentences are raw attacker-LLM outputs, so each
-is checked by the fidelity filter against the clean sentence of the same `idx`; one that
-fails is replaced by the clean sentence. Success counts only where the target was right on
-the clean input and is wrong on the adversarial one.
+is checked by the fidelity filter (`fidelity.FidelityFilter`: a rewrite at all, content words
+kept, the word modification ratio at C and W level, the semantic floor at every level) against
+the clean sentence of the same `idx`. Success counts only where the target was right on the
+clean input, is wrong on the candidate, and the candidate passed; a rejected candidate is a
+failed attack. Each run also reports the ASR without the filter (every flip counts), the ASR
+over the candidates that passed, and the rejections by reason.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,10 +119,7 @@ async def replay(attack_set: PromptAttackSet, dataset: Dataset, target: Classifi
             meta={"source": attack_set.source,
                   "clean_accuracy_purified": {k: v for k, v in accuracy.items() if k != "none"},
                   "defense_failures": {n: dict(d.stats.failures) for n, d in defended.items()},
-                  "fidelity": {"max_word_modification_ratio":
-                               options.fidelity.max_word_modification_ratio,
-                               "similarity": ("checked" if options.fidelity.similarity_checked
-                                              else "skipped: no similarity model")}})
+                  "fidelity": options.fidelity.describe()})
 
     for instruction in options.instructions:
         for strategy in options.strategies:
@@ -137,11 +139,12 @@ async def _replay_list(instruction: str, strategy: str, items: Sequence[Adversar
                        clean: Mapping[str, Mapping[int, int]], accuracy: Mapping[str, float],
                        fidelity: FidelityFilter) -> list[RunResult]:
     examples = [by_idx[i.idx] for i in items]
-    verdicts = [fidelity.check(as_text(e.fields[0]), i.text, instruction)
-                for e, i in zip(examples, items, strict=True)]
-    adversarial = [_adversarial_input(e, i.text) if v.passed else e.input
-                   for e, i, v in zip(examples, items, verdicts, strict=True)]
+    verdicts = await asyncio.to_thread(lambda: [  # the similarity runs a model: off the loop
+        fidelity.check(as_text(e.fields[0]), i.text, instruction)
+        for e, i in zip(examples, items, strict=True)])
+    adversarial = [_adversarial_input(e, i.text) for e, i in zip(examples, items, strict=True)]
     pass_rate = sum(v.passed for v in verdicts) / len(verdicts)
+    rejections = Counter(v.reason for v in verdicts if not v.passed)
     runs = []
     for name in ("none", *defended):
         t0 = time.perf_counter()
@@ -156,17 +159,25 @@ async def _replay_list(instruction: str, strategy: str, items: Sequence[Adversar
             predicted = (await pipeline.classify(purified)).predicted
             spent = pipeline.stats.since(before)
         outcomes = []
-        for e, adv, pred, pur in zip(examples, adversarial, predicted, purified, strict=True):
+        flipped = passed = 0
+        for e, adv, pred, pur, v in zip(examples, adversarial, predicted, purified, verdicts,
+                                        strict=True):
             before_label = int(clean[name][e.idx])
-            status = ("skipped" if before_label != e.label else
-                      "succeeded" if int(pred) != e.label else "failed")
+            attacked = before_label == e.label
+            flipped += attacked and int(pred) != e.label
+            passed += attacked and v.passed
+            status = ("skipped" if not attacked else
+                      "succeeded" if int(pred) != e.label and v.passed else "failed")
             outcomes.append(ExampleOutcome(e.idx, e.label, e.input, adv, pur, status,
                                            before_label, int(pred), 1,
-                                           changed_words(as_text(e.input), as_text(adv))))
+                                           changed_words(as_text(e.input), as_text(adv)),
+                                           v.reason))
         runs.append(summarize(outcomes, recipe=f"{instruction}/{strategy}", defense=name,
                               mode="replay", wall_s=time.perf_counter() - t0,
                               queries=len(outcomes), fidelity_pass_rate=pass_rate,
                               defense_calls=spent.calls, defense_latency_ms=spent.mean_ms,
                               defense_failures=dict(spent.failures),
-                              clean_accuracy_purified=None if name == "none" else accuracy[name]))
+                              clean_accuracy_purified=None if name == "none" else accuracy[name],
+                              unfiltered_succeeded=flipped, passed_attacked=passed,
+                              fidelity_rejections=dict(rejections)))
     return runs

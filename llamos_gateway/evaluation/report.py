@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from llamos_gateway.evaluation.fidelity import fidelity_text
 from llamos_gateway.evaluation.results import Evaluation, RunResult, relative_reduction
 from llamos_gateway.files import atomic_write
 
@@ -64,7 +65,7 @@ def report_dict(evaluation: Evaluation, command: str, complete: bool = True) -> 
 
 
 COLUMNS = ("recipe", "defense", "mode", "n", "clean acc", "clean acc purified", "attacked acc",
-           "ASR", "ASR cut", "fidelity pass", "avg queries", "avg words", "skipped", "defense calls",
+           "ASR", "ASR cut", "ASR no floor", "ASR of passed", "fidelity pass", "rejected (why)", "avg queries", "avg words", "skipped", "defense calls",
            "defense ms", "defense failures", "wall s", "queries/s")
 
 
@@ -74,7 +75,8 @@ def table_rows(evaluation: Evaluation) -> list[tuple[str, ...]]:
         rows.append((r.recipe, r.defense, r.mode, str(r.n), _pct(r.clean_accuracy),
                      _pct(r.clean_accuracy_purified), _pct(r.attacked_accuracy),
                      _pct(r.attack_success_rate), _pct(reduction(evaluation, r)),
-                     _pct(r.fidelity_pass_rate),
+                     _pct(r.unfiltered_attack_success_rate), _pct(r.passed_attack_success_rate),
+                     _pct(r.fidelity_pass_rate), failures_text(r.fidelity_rejections),
                      f"{r.avg_queries:.1f}", f"{r.avg_perturbed_words:.2f}", str(r.skipped),
                      str(r.defense_calls), f"{r.defense_latency_ms:.3f}",
                      failures_text(r.defense_failures), f"{r.wall_s:.1f}",
@@ -94,6 +96,8 @@ def report_markdown(evaluation: Evaluation, command: str, charts: Sequence[str])
         f"# Attack evaluation: {evaluation.target} on {evaluation.dataset}", "",
         f"Command: `{command}`", "",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()), "",
+        *([f"Fidelity filter: {fidelity_text(evaluation.meta['fidelity'])}.", ""]
+          if isinstance(evaluation.meta.get("fidelity"), dict) else []),
         f"{evaluation.n} examples, seed {evaluation.seed}, clean accuracy "
         f"{_pct(evaluation.clean_accuracy)}, wall time {evaluation.wall_s:.1f} s.", "",
         "ASR = succeeded / (succeeded + failed): the share of examples the target got right "
@@ -121,6 +125,7 @@ def example_lines(evaluation: Evaluation) -> bytes:
                 "original_prediction": _label(evaluation.labels, o.original_prediction),
                 "adversarial_prediction": _label(evaluation.labels, o.adversarial_prediction),
                 "queries": o.queries, "perturbed_words": o.perturbed_words,
+                **({"fidelity": o.fidelity} if o.fidelity is not None else {}),
             }, ensure_ascii=False))
     return ("\n".join(out) + "\n").encode("utf-8") if out else b""
 

@@ -26,6 +26,7 @@ class ExampleOutcome:
     adversarial_prediction: int
     queries: int
     perturbed_words: int
+    fidelity: str | None = None  # replay: the fidelity filter's reason ("ok" when it passed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,11 @@ class RunResult:
     queries: int = 0
     fidelity_pass_rate: float | None = None
     defense_failures: dict[str, int] = field(default_factory=dict)  # reason -> texts
+    # PromptAttack replay: label flips whatever the fidelity filter said, the attacked examples
+    # whose candidate passed it, and the candidates it rejected by reason
+    unfiltered_succeeded: int | None = None
+    passed_attacked: int | None = None
+    fidelity_rejections: dict[str, int] = field(default_factory=dict)
     examples: tuple[ExampleOutcome, ...] = field(default=(), repr=False)
 
     @property
@@ -66,13 +72,30 @@ class RunResult:
         return self.succeeded / attacked if attacked else 0.0
 
     @property
+    def unfiltered_attack_success_rate(self) -> float | None:
+        """ASR over all candidates: every label flip counts, fidelity or not."""
+        attacked = self.succeeded + self.failed
+        if self.unfiltered_succeeded is None:
+            return None
+        return self.unfiltered_succeeded / attacked if attacked else 0.0
+
+    @property
+    def passed_attack_success_rate(self) -> float | None:
+        """ASR over the candidates that passed the fidelity filter."""
+        if self.passed_attacked is None:
+            return None
+        return self.succeeded / self.passed_attacked if self.passed_attacked else 0.0
+
+    @property
     def queries_per_s(self) -> float:
         return self.queries / self.wall_s if self.wall_s > 0 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "examples"}
         data.update(clean_accuracy=self.clean_accuracy, attacked_accuracy=self.attacked_accuracy,
-                    attack_success_rate=self.attack_success_rate, queries_per_s=self.queries_per_s)
+                    attack_success_rate=self.attack_success_rate, queries_per_s=self.queries_per_s,
+                    unfiltered_attack_success_rate=self.unfiltered_attack_success_rate,
+                    passed_attack_success_rate=self.passed_attack_success_rate)
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in data.items()}
 
 

@@ -185,3 +185,56 @@ async def test_defender_failures_are_counted_and_the_round_goes_on(
         assert record.defense_failures == {"defense_unparseable": 1}
         assert transcript[0]["purified"] is None
         assert transcript[0]["adversarial_prediction"] is None
+
+
+async def test_meta_replies_and_destroyed_sentences_never_count(
+        attacker_server: tuple[FakeOpenAI, str], tmp_path: Path) -> None:
+    """The issue's replies: text about the task is a failed attempt (nothing classified); a
+    candidate that flips the label but drops the sentence's content is rejected, counted in
+    the ASR without the floor only, and listed in arena.md."""
+    from llamos_gateway.arena.report import write_report
+    from llamos_gateway.evaluation.fidelity import FidelityFilter
+
+    attacker_fake, attacker_url = attacker_server
+    attacker_fake.reset()
+    meta = ("The original sentence can be reorganized to improve its clarity and grammar. Here "
+            "is an example of how you could do this:")
+    attacker_fake.enqueue(Reply(content=meta), Reply(content="a bad movie with no story at all ."))
+    settings = load_settings(models={"attacker": {"model": "openai/fake-model",
+                                                  "api_base": attacker_url}},
+                             limits={"max_retries": 0})
+    config = ArenaConfig(attacker="llm", attacker_model="attacker", defense="none",
+                         output_dir=tmp_path)
+    judge = ClassificationJudge(FidelityFilter())
+    async with open_components(settings, purifier=PassthroughPurifier()) as components:
+        route = components.router.resolve("attacker")
+        attacker = LLMAttacker(upstream=route.upstream, model=route.upstream_model,
+                               prompts=load_attacker_prompts(PROMPTS_DIR / "attacker"),
+                               instructions=("S2",))
+        defender, _ = build_defender(config, settings, components.builder, "sentiment")
+        arena = Arena(examples=[Example(7, (CLEAN,), 1)], labels=KeywordTarget.labels,
+                      target=KeywordTarget(), defense=components.defense, defender=defender,
+                      attacker=attacker, judge=judge,
+                      plan=RoundPlan(rounds=1, attempts=2, patience=0, task="sentiment"),
+                      store=RunStore(tmp_path, config.run_key()))
+        (record,) = await arena.run()
+
+    transcript = [json.loads(x) for x in (tmp_path / "transcript.jsonl").read_text().splitlines()]
+    assert [(t["fidelity_reason"], t["flipped"], t["success"]) for t in transcript] == [
+        ("unparsed", False, False), ("content", True, False)]
+    assert transcript[0]["adversarial"] == meta and transcript[0]["queries"] == 0
+    assert (record.successes, record.attack_success_rate) == (0, 0.0)
+    assert record.unfiltered_attack_success_rate == 1.0
+    assert record.candidates == {"S2": 2}
+    assert record.rejections == {"S2": {"unparsed": 1, "content": 1}}
+    assert [r["reason"] for r in record.rejected] == ["unparsed", "content"]
+    assert attacker.pool_size == 0 and defender.pool == ()
+
+    write_report(tmp_path, {"fidelity": judge.filter.describe()}, [record])
+    body = json.loads((tmp_path / "arena.json").read_text())
+    assert body["fidelity"]["similarity"] == "skipped: no similarity model"
+    assert body["rounds"][0]["rejections"] == {"S2": {"unparsed": 1, "content": 1}}
+    report = (tmp_path / "arena.md").read_text()
+    assert "| S2 | 2 | 100% | content 1, unparsed 1 |" in report
+    assert "## Rejected candidates (2)" in report
+    assert "a bad movie with no story at all ." in report and "reorganized to improve" in report

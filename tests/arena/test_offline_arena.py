@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 def config(out: Path, **kw: Any) -> ArenaConfig:
-    base: dict[str, Any] = {"limit": 8, "rounds": 2, "defense": "none", "seed": 3,
+    base: dict[str, Any] = {"limit": 8, "rounds": 2, "defense": "none", "seed": 3, "similarity": "none",
                             "query_budget": 40, "patience": 0, "output_dir": out}
     return ArenaConfig(**{**base, **kw})
 
@@ -55,7 +55,7 @@ def test_round_records_and_files(full_run: Path) -> None:
         assert record["attack_queries"] > record["attempts"] > 0
         assert record["defense_calls"] >= record["examples"] == 8
     assert body["stopped"] == "rounds"
-    assert body["fidelity"]["similarity"].startswith("skipped")
+    assert body["fidelity"]["similarity"] == "skipped: switched off (--similarity none)"
     assert "| round | ASR |" in (full_run / "arena.md").read_text()
     assert (full_run / "arena.png").read_bytes()[:4] == b"\x89PNG"
 

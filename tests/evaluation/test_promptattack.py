@@ -11,7 +11,7 @@ import pytest
 from llamos_gateway.defense import Defense
 from llamos_gateway.errors import InvalidRequest, NotFound
 from llamos_gateway.evaluation.datasets import Dataset
-from llamos_gateway.evaluation.fidelity import FidelityFilter, word_modification_ratio
+from llamos_gateway.evaluation.fidelity import REASONS, FidelityFilter, word_modification_ratio
 from llamos_gateway.evaluation.local_model import LocalSentimentClassifier
 from llamos_gateway.evaluation.promptattack import (
     INSTRUCTIONS,
@@ -21,6 +21,7 @@ from llamos_gateway.evaluation.promptattack import (
 )
 from llamos_gateway.evaluation.report import write_report
 from tests.evaluation.conftest import RestoringPurifier
+from tests.evaluation.test_judge_floor import FixedSimilarity
 
 BUNDLED = Path(str(resources.files("llamos_gateway") / "data" / "promptattack" / "sst-2.json"))
 
@@ -60,12 +61,13 @@ def test_fidelity_filter_by_level() -> None:
     assert fidelity.check(clean, "unflinchingly bleak and desperwte", "C1").passed is False  # 1/4 > 0.15
     long_clean = "the acting , costumes , music , cinematography and sound are all astounding"
     assert fidelity.check(long_clean, long_clean.replace("music", "musik"), "C1").passed
-    rewrite = "unflinchingly beautiful and hopeful @fasuv3"
+    rewrite = "unflinchingly bleak and desperate @fasuv3"
     assert fidelity.check(clean, rewrite, "W1").reason == "word_modification_ratio"
     verdict = fidelity.check(clean, rewrite, "S1")  # sentence level: no word-ratio bound
     assert verdict.passed and verdict.similarity is None and not fidelity.similarity_checked
+    assert fidelity.check(clean, "unflinchingly beautiful and hopeful", "S2").reason == "content"
     assert fidelity.check(clean, clean + " ", "C1").reason == "unchanged"
-    strict = FidelityFilter(similarity=lambda a, b: 0.5)
+    strict = FidelityFilter(similarity=FixedSimilarity(0.4))
     assert strict.check(clean, rewrite, "S1").reason == "similarity"
 
 
@@ -81,8 +83,21 @@ async def test_replay_with_defense_off_and_on(published: object, sst2: Dataset,
     c1 = runs["C1/zero-shot", "none"]
     assert c1.n == 40 and c1.fidelity_pass_rate is not None and 0 < c1.fidelity_pass_rate < 1
     assert c1.clean_accuracy == pytest.approx(evaluation.clean_accuracy)
-    assert runs["S1/zero-shot", "none"].attack_success_rate > 0  # rewrites flip the target
+    s1 = runs["S1/zero-shot", "none"]
+    assert s1.attack_success_rate > 0  # rewrites flip the target
+    assert s1.unfiltered_attack_success_rate is not None
+    assert s1.unfiltered_attack_success_rate >= s1.attack_success_rate
+    assert c1.fidelity_rejections and set(c1.fidelity_rejections) <= set(REASONS) - {"ok"}
+    assert sum(c1.fidelity_rejections.values()) == round(40 * (1 - c1.fidelity_pass_rate))
     write_report(evaluation, tmp_path, "llamos eval promptattack sst-2.json")
     report = json.loads((tmp_path / "report.json").read_text("utf-8"))
     assert report["fidelity"]["similarity"].startswith("skipped")
+    assert report["fidelity"]["paper"] == {"max_word_modification_ratio": 0.15,
+                                           "bertscore_floor": 0.92}
+    entry = next(r for r in report["runs"] if r["recipe"] == "C1/zero-shot")
+    assert {"unfiltered_attack_success_rate", "passed_attack_success_rate",
+            "fidelity_rejections"} <= set(entry)
+    assert "Fidelity filter: similarity skipped" in (tmp_path / "report.md").read_text("utf-8")
+    examples = [json.loads(x) for x in (tmp_path / "examples.jsonl").read_text().splitlines()]
+    assert {e["fidelity"] for e in examples} >= {"ok", "word_modification_ratio"}
     assert {r["mode"] for r in report["runs"]} == {"replay"}

@@ -43,7 +43,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                              defense=defense, rounds=args.rounds, limit=args.limit,
                              seed=args.seed, attempts=args.attempts,
                              query_budget=args.query_budget, patience=0,
-                             output_dir=args.runs_dir / defense, fresh=True)
+                             output_dir=args.runs_dir / defense, fresh=True,
+                             similarity=args.similarity)
         t0 = time.perf_counter()
         result = await run_arena(settings, config, live=not args.quiet,
                                  command=f"bench/arena_bench.py ({defense})")
@@ -81,6 +82,9 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/arena-bench"))
     parser.add_argument("--results", type=Path, default=HERE / "results" / "arena.json")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--similarity", default="none",
+                        help="the judge's similarity floor: none (as the documented table was "
+                             "measured), local (a model pass per candidate) or bert-score:<dir>")
     args = parser.parse_args()
     result = asyncio.run(bench(args))
     print(table(result))

@@ -21,6 +21,7 @@ from llamos_gateway.arena.roles import AttackTask, Oracle, Outcome, Proposal
 from llamos_gateway.errors import UpstreamError
 from llamos_gateway.upstream import Upstream, UpstreamCall
 
+
 def task_rng(task: AttackTask, salt: str = "") -> random.Random:
     return random.Random(f"{salt}:{task.seed}:{task.round}:{task.idx}:{task.attempt}")
 

@@ -42,8 +42,8 @@ from llamos_gateway.errors import ConfigError, InvalidRequest
 from llamos_gateway.evaluation.datasets import load_dataset
 from llamos_gateway.evaluation.fidelity import FidelityFilter, fidelity_text
 from llamos_gateway.evaluation.rewrite import ANSWER_WORDS
-from llamos_gateway.evaluation.similarity import open_similarity
 from llamos_gateway.evaluation.session import TargetSpec, open_session
+from llamos_gateway.evaluation.similarity import open_similarity
 from llamos_gateway.settings import PROMPTS_DIR, Settings
 from llamos_gateway.upstream.router import ModelRouter
 from llamos_gateway.wiring import BackendBuilder, agent_prompts

@@ -10,8 +10,8 @@ import pytest
 from llamos_gateway.arena.attacker_prompts import Shot, load_attacker_prompts
 from llamos_gateway.arena.defenders import MissedEditsDefender, missed_edits
 from llamos_gateway.arena.engine import converged
-from llamos_gateway.arena.judge import ClassificationJudge, level
 from llamos_gateway.arena.extraction import extract_sentence
+from llamos_gateway.arena.judge import ClassificationJudge, level
 from llamos_gateway.arena.roles import AttackTask, Feedback, Lesson, RoundRecord, Verdict
 from llamos_gateway.defense.protocol import PassthroughPurifier
 from llamos_gateway.errors import ConfigError

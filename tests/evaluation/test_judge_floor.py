@@ -4,6 +4,7 @@ pairs at the calibrated floor of the bundled model."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from llamos_gateway.evaluation.similarity import (
     open_similarity,
     reference_sentences,
 )
-from llamos_gateway.localllm import LocalModel
+from llamos_gateway.localllm import LocalModel, bundled_model_path
 
 LABELLED = Path(str(resources.files("llamos_gateway") / "data" / "judge" / "labelled.jsonl"))
 ORIGINAL = "paid in full is so stale , in fact , that its most vibrant scene is one that uses clips"
@@ -153,8 +154,18 @@ def test_bert_score_with_a_tiny_local_bert(tmp_path: Path) -> None:
         assert similarity.score("the film is good", "a dull bad").f1 < 0.999
 
 
+@pytest.fixture(scope="module")
+def one_thread_model() -> Iterator[LocalModel]:
+    """The bundled model on one thread, as `open_similarity` runs it: the session fixture's
+    threads spin against each other on a busy 2-core machine (seconds per sentence)."""
+    model = LocalModel(bundled_model_path(), n_threads=1)
+    yield model
+    model.close()
+
+
 @pytest.mark.slow
-def test_labelled_pairs_at_the_calibrated_floor(local_model: LocalModel) -> None:
+def test_labelled_pairs_at_the_calibrated_floor(one_thread_model: LocalModel) -> None:
+    local_model = one_thread_model
     rows = [json.loads(line) for line in LABELLED.read_text("utf-8").splitlines()]
     assert {r["kind"] for r in rows} == {"typo", "extra_chars", "paraphrase", "meta", "unrelated"}
     fidelity = FidelityFilter(similarity=HiddenStateSimilarity(local_model, reference_sentences()))

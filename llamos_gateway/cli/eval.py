@@ -158,7 +158,6 @@ def promptattack(
     with open_similarity(similarity) as (chosen, unavailable):
         fidelity = FidelityFilter(max_word_modification_ratio=max_word_ratio, similarity=chosen,
                                   min_similarity=min_similarity, unavailable=unavailable)
-        typer.echo(f"fidelity filter: {fidelity_text(fidelity.describe())}")
         job = ReplayJob(file=file, data=_data(dataset, None, "label", None, limit, seed),
                         target=TargetSpec(target, via, logprobs=logprobs),
                         defenses=parse_defenses(defense), output_dir=output_dir,
@@ -167,3 +166,4 @@ def promptattack(
         evaluation, files = asyncio.run(run_replay_job(settings, job))
     _show(evaluation, files, (*TERMINAL_COLUMNS[:-1], "ASR no floor", "ASR of passed",
                               "fidelity pass", "rejected (why)"))
+    typer.echo(f"fidelity filter: {fidelity_text(fidelity.describe())}")

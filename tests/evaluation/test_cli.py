@@ -73,6 +73,8 @@ def test_promptattack_piped_prints_a_plain_full_table_and_files_follow_the_umask
     assert lines[0] == "local/sst2-sentiment on sst2"
     assert "| recipe | defense | mode | clean acc | clean acc purified |" in lines[2]
     assert "| C1/zero-shot | lexical | replay |" in result.stdout  # nothing cut to 80 columns
+    assert "| ASR no floor | ASR of passed | fidelity pass | rejected (why) |" in lines[2]
+    assert lines[-1].startswith("fidelity filter: similarity local-hidden-states >= 0.540;")
     assert "…" not in result.stdout and "┃" not in result.stdout
     modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()}
     assert set(modes) == {"report.json", "report.md", "examples.jsonl", "asr.png", "accuracy.png"}

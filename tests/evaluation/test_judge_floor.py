@@ -175,7 +175,12 @@ def test_labelled_pairs_at_the_calibrated_floor(one_thread_model: LocalModel) ->
         level = "S2" if row["kind"] == "paraphrase" else "C1"
         verdict = fidelity.check(row["original"], row["candidate"], level)
         similarity = fidelity.similarity.score(row["original"], row["candidate"]).f1  # type: ignore[union-attr]
-        # the floor alone separates the pairs, not just the rewrite checks before it
-        if verdict.passed != (row["expect"] == "pass") or (similarity >= LOCAL_FLOOR) != verdict.passed:
+        must_pass = row["expect"] == "pass"
+        # the floor alone separates the pairs; the whole filter rejects every `fail` pair and
+        # lets every `pass` pair through except where PromptAttack's own word-ratio bound
+        # (0.15) forbids two edits in a short sentence
+        filter_right = verdict.passed == must_pass or (
+            must_pass and verdict.reason == "word_modification_ratio")
+        if (similarity >= LOCAL_FLOOR) != must_pass or not filter_right:
             wrong.append((row["kind"], round(similarity, 3), verdict.reason, row["candidate"]))
     assert wrong == []

@@ -103,7 +103,8 @@ def cost(model: LocalModel, runs: int) -> None:
     print(f"\none thread (n_threads=1), median candidate {tokens:.0f} tokens; target <= 50 ms")
 
 
-def promptattack(model: LocalModel | None, limit: int, seed: int) -> None:
+def promptattack(model: LocalModel | None, limit: int, seed: int,
+                 instructions: tuple[str, ...] = INSTRUCTIONS) -> None:
     dataset = load_dataset("sst2")
     attack = load_promptattack(PROMPTS := PROMPTATTACK)
     target = LocalSentimentClassifier()
@@ -114,7 +115,7 @@ def promptattack(model: LocalModel | None, limit: int, seed: int) -> None:
     no_similarity = FidelityFilter()
     floored = FidelityFilter(similarity=local_similarity(model)) if model is not None else None
     rows = []
-    for instruction in INSTRUCTIONS:
+    for instruction in instructions:
         for strategy in STRATEGIES:
             items = [i for i in attack.lists.get((instruction, strategy), ()) if i.idx in by_idx]
             predicted = target.predict_sync([i.text for i in items]).predicted
@@ -178,6 +179,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=40, help="sentences scored with the similarity")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=int, default=15, help="pairs timed for --cost")
+    parser.add_argument("--instructions", default=",".join(INSTRUCTIONS),
+                        help="--promptattack: comma list of C1..S3")
     args = parser.parse_args()
     model = LocalModel(bundled_model_path(), n_threads=1)
     try:
@@ -186,7 +189,7 @@ def main() -> None:
         if args.cost:
             cost(model, args.runs)
         if args.promptattack:
-            promptattack(model, args.limit, args.seed)
+            promptattack(model, args.limit, args.seed, tuple(args.instructions.split(",")))
     finally:
         model.close()
 

@@ -3,7 +3,9 @@
 Each attempt picks one of the nine perturbation instructions (weighted by how often it beat
 the defense, and how often the defense undid it), renders `prompts/attacker/` with few-shot
 examples from its own past successes and the feedback of earlier attempts on the example, and
-asks the attacker model for the new sentence only.
+asks the attacker model for the new sentence only. Small models answer in prose all the same:
+the sentence is taken out of the reply (`extraction.extract_sentence`); a reply without one is
+proposed unparsed, and the engine counts it as a failed attempt without classifying it.
 """
 
 from __future__ import annotations

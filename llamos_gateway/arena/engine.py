@@ -39,6 +39,7 @@ from llamos_gateway.evaluation.defended import DefendedClassifier
 from llamos_gateway.evaluation.protocols import LabelScores
 
 REFUSED = "(refused by the defense)"
+UNPARSED = "(no sentence found in your reply)"
 REJECTED_KEPT = 100  # rejected candidates kept per round for the report
 
 
@@ -167,7 +168,8 @@ class Arena:
                 break
             predicted = outcome.adversarial_prediction
             feedback.append(Feedback(
-                adversarial=proposal.text, purified=outcome.purified or REFUSED,
+                adversarial=proposal.text,
+                purified=outcome.purified or (REFUSED if proposal.parsed else UNPARSED),
                 predicted=self.labels[predicted] if predicted >= 0 else "no valid answer",
                 fidelity_passed=outcome.verdict.fidelity.passed, reason=outcome.verdict.reason,
                 instruction=proposal.instruction))

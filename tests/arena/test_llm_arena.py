@@ -223,6 +223,8 @@ async def test_meta_replies_and_destroyed_sentences_never_count(
     assert [(t["fidelity_reason"], t["flipped"], t["success"]) for t in transcript] == [
         ("unparsed", False, False), ("content", True, False)]
     assert transcript[0]["adversarial"] == meta and transcript[0]["queries"] == 0
+    second_prompt = prompt_of(attacker_fake.bodies[1])
+    assert "(no sentence found in your reply)" in second_prompt and "unparsed" not in second_prompt
     assert (record.successes, record.attack_success_rate) == (0, 0.0)
     assert record.unfiltered_attack_success_rate == 1.0
     assert record.candidates == {"S2": 2}

@@ -83,6 +83,13 @@ class UpstreamError(LlamosError):
     code = "upstream_error"
 
 
+class UpstreamInvalidResponse(UpstreamError):
+    """The upstream answered 200 with something that is not an OpenAI response: bytes that are
+    not JSON, a stream that is not server-sent events or that ends before `[DONE]`."""
+
+    code = "upstream_invalid_response"
+
+
 class UpstreamTimeout(LlamosError):
     status = 504
     type = "api_error"

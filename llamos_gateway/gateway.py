@@ -21,7 +21,7 @@ from llamos_gateway.storage import Quota, RateLimiter
 from llamos_gateway.trace import Trace
 from llamos_gateway.upstream import Endpoint, UpstreamCall
 from llamos_gateway.upstream.responses import ResponseEvents, from_chat, to_chat
-from llamos_gateway.upstream.router import ModelRouter, Route
+from llamos_gateway.upstream.router import ModelRouter, Route, shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class Gateway:
                      trace: Trace, raw: bytes | None = None) -> GatewayReply:
         validate(endpoint, body)
         alias = body["model"]
-        trace.model = alias
+        trace.model = shown(alias)  # the log line and the audit record stay short
         route = self.router.resolve(alias)
         trace.upstream_path = route.path
         stream = bool(body.get("stream"))

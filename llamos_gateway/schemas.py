@@ -40,9 +40,13 @@ def validate(endpoint: Endpoint, body: dict[str, Any]) -> None:
     stream = body.get("stream")
     if stream is not None and not isinstance(stream, bool):
         raise InvalidRequest("'stream' must be a boolean", param="stream")
-    n = body.get("n")
-    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-        raise InvalidRequest("'n' must be a positive integer", param="n")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise InvalidRequest("'stream_options' must be an object", param="stream_options")
+    _count(body, "n", minimum=1)
+    _count(body, "max_tokens", minimum=0)
+    _count(body, "max_completion_tokens", minimum=0)
+    _count(body, "max_output_tokens", minimum=0)
     if endpoint == "chat/completions":
         _messages(body.get("messages"))
     elif endpoint == "completions":
@@ -51,8 +55,23 @@ def validate(endpoint: Endpoint, body: dict[str, Any]) -> None:
         _response_input(body.get("input"), body.get("instructions"))
     else:
         _input(body.get("input"))
+        _count(body, "dimensions", minimum=1)
         if stream:
             raise InvalidRequest("embeddings cannot be streamed", param="stream")
+
+
+def _count(body: dict[str, Any], name: str, *, minimum: int) -> None:
+    """An optional integer field the gateway reads (n, token limits, dimensions)."""
+    value = body.get(name)
+    if value is None:
+        return
+    if not _is_int(value) or value < minimum:
+        kind = "a positive" if minimum else "a non-negative"
+        raise InvalidRequest(f"'{name}' must be {kind} integer", param=name)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _messages(messages: Any) -> None:
@@ -63,7 +82,7 @@ def _messages(messages: Any) -> None:
         if not isinstance(message, dict):
             raise InvalidRequest(f"'{where}' must be an object", param=where)
         role = message.get("role")
-        if role not in _ROLES:
+        if not isinstance(role, str) or role not in _ROLES:
             raise InvalidRequest(f"'{where}.role' must be one of {sorted(_ROLES)}",
                                  param=f"{where}.role")
         content = message.get("content")
@@ -82,7 +101,7 @@ def _messages(messages: Any) -> None:
 
 def _part(part: Any, where: str) -> None:
     if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-        raise InvalidRequest(f"'{where}' must be an object with a 'type'", param=where)
+        raise InvalidRequest(f"'{where}' must be an object with a string 'type'", param=where)
     if part["type"] == "text" and not isinstance(part.get("text"), str):
         raise InvalidRequest(f"'{where}.text' must be a string", param=f"{where}.text")
 
@@ -91,24 +110,29 @@ def _prompt(prompt: Any) -> None:
     if isinstance(prompt, str):
         return
     if isinstance(prompt, list) and prompt:
-        if all(isinstance(p, str) for p in prompt):
+        if all(isinstance(p, str) for p in prompt) or _tokens(prompt):
             return
-        if all(isinstance(p, int) and not isinstance(p, bool) for p in prompt):
+        if all(isinstance(p, list) and p and _tokens(p) for p in prompt):
             return
-        if all(isinstance(p, list) and all(isinstance(t, int) for t in p) for p in prompt):
-            return
-    raise InvalidRequest("'prompt' must be a string, an array of strings, or token arrays",
-                         param="prompt")
+    raise InvalidRequest("'prompt' must be a string, an array of strings, an array of token "
+                         "ids or an array of token-id arrays", param="prompt")
 
 
 def _input(value: Any) -> None:
     if isinstance(value, str) and value:
         return
-    if isinstance(value, list) and value and all(
-        isinstance(v, str | int | list) for v in value
-    ):
-        return
-    raise InvalidRequest("'input' must be a non-empty string or array", param="input")
+    if isinstance(value, list) and value:
+        if all(isinstance(v, str) for v in value) or _tokens(value):
+            return
+        if all(isinstance(v, list) and v and _tokens(v) for v in value):
+            return
+    raise InvalidRequest("'input' must be a non-empty string, an array of strings, an array of "
+                         "token ids or an array of token-id arrays", param="input")
+
+
+def _tokens(values: list[Any]) -> bool:
+    """Token ids: integers (booleans are not)."""
+    return all(_is_int(v) for v in values)
 
 
 def _response_input(value: Any, instructions: Any) -> None:
@@ -121,6 +145,10 @@ def _response_input(value: Any, instructions: Any) -> None:
     for i, item in enumerate(value):
         if not isinstance(item, dict):
             raise InvalidRequest(f"'input[{i}]' must be an object", param=f"input[{i}]")
+        for name in ("type", "role"):  # looked up in sets of names further on
+            if name in item and not isinstance(item[name], str):
+                raise InvalidRequest(f"'input[{i}].{name}' must be a string",
+                                     param=f"input[{i}].{name}")
 
 
 def estimate_tokens(endpoint: Endpoint, body: dict[str, Any]) -> int:
@@ -132,7 +160,8 @@ def estimate_tokens(endpoint: Endpoint, body: dict[str, Any]) -> int:
             if isinstance(content, str):
                 chars += len(content)
             elif isinstance(content, list):
-                chars += sum(len(p.get("text", "")) for p in content if isinstance(p, dict))
+                chars += sum(len(p["text"]) for p in content
+                             if isinstance(p, dict) and isinstance(p.get("text"), str))
     elif endpoint == "responses":
         chars += len(orjson.dumps(body.get("input"))) + len(body.get("instructions") or "")
     else:
@@ -141,4 +170,4 @@ def estimate_tokens(endpoint: Endpoint, body: dict[str, Any]) -> int:
             len(v) if isinstance(v, str | list) else 1 for v in (value or []))
     limit = (body.get("max_completion_tokens") or body.get("max_tokens")
              or body.get("max_output_tokens") or 0)
-    return chars // 4 + 1 + (limit if isinstance(limit, int) else 0)
+    return chars // 4 + 1 + (limit if _is_int(limit) and limit > 0 else 0)

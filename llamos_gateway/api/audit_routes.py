@@ -70,6 +70,8 @@ def _page(rows: list[tuple[str, bytes]], max_bytes: int) -> list[tuple[str, byte
 def _limit(value: str | None) -> int:
     if value is None:
         return 100
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+    if not (value.isascii() and value.isdigit() and len(value) <= 6) or \
+            not 1 <= int(value) <= MAX_LIMIT:
         raise InvalidRequest(f"limit must be an integer from 1 to {MAX_LIMIT}", param="limit")
     return int(value)

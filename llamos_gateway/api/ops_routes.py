@@ -11,13 +11,13 @@ from llamos_gateway.api.openai_routes import components
 router = APIRouter()
 
 
-@router.get("/healthz")
+@router.api_route("/healthz", methods=["GET", "HEAD"])
 async def healthz() -> Response:
     """The process is up and serving. No dependency is checked."""
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 
-@router.get("/readyz")
+@router.api_route("/readyz", methods=["GET", "HEAD"])
 async def readyz(request: Request) -> Response:
     """Which backends are active and whether each dependency answers. 200 when the gateway can
     serve (a down Redis only degrades it); 503 when a required dependency is down."""

@@ -38,7 +38,7 @@ from llamos_gateway.trace import Trace
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Error codes of the upstream layer; anything else from an upstream is bucketed by status.
 UPSTREAM_KINDS = {"upstream_timeout": "timeout", "upstream_auth_failed": "auth",
-                  "upstream_error": "error"}
+                  "upstream_error": "error", "upstream_invalid_response": "invalid_response"}
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
                       60.0, 120.0)
 _UNRESOLVED = "_unresolved"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -170,10 +171,20 @@ class MemoryAuditSink:
         return [(f"{ms}-{seq}", record) for (ms, seq), record in chosen]
 
 
+_CURSOR = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?", re.ASCII)
+
+
 def parse_cursor(text: str) -> tuple[int, int]:
-    """`1700000000000-3` or `1700000000000` -> (ms, seq); ValueError when malformed."""
-    ms, _, seq = text.partition("-")
-    return int(ms), int(seq or 0)
+    """`1700000000000-3` or `1700000000000` -> (ms, seq); ValueError when malformed. Strict:
+    ASCII digits only (int() would take "1_000", " 7" or "٣"), each part a Redis stream id's
+    64-bit number, so a cursor that passes here is one Redis accepts too."""
+    match = _CURSOR.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a cursor: {text[:40]!r}")
+    ms, seq = int(match[1]), int(match[2] or 0)
+    if ms >= 1 << 64 or seq >= 1 << 64:
+        raise ValueError("cursor out of range")
+    return ms, seq
 
 
 class NearCache:

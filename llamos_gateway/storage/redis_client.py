@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from llamos_gateway.settings import RedisSettings
 from llamos_gateway.storage import StoreUnavailable
@@ -78,6 +78,12 @@ class RedisClient:
             # socket_timeout bounds each read; this bounds the whole exchange (connect included).
             async with asyncio.timeout(self.timeout_s * 2):
                 result = await command(self._redis)
+        except ResponseError as exc:
+            # Redis answered, refusing this one command (a bad argument, a script error): the
+            # store is up, so nothing is marked down and no other caller backs off.
+            self._errors += 1
+            self._last_error = type(exc).__name__
+            raise StoreUnavailable(f"redis refused a command: {type(exc).__name__}") from exc
         except (RedisError, OSError, TimeoutError) as exc:
             self._failed(exc)
             # idle pooled connections may be stale (a restarted server): drop them so the

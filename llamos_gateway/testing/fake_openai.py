@@ -8,6 +8,8 @@
     fake.enqueue(Reply(trickle_bytes=8, trickle_delay_s=0.05))   # a JSON body, trickled
     fake.enqueue(Reply(reset="before"))                          # reset before any byte
     fake.enqueue(Reply(reset="after"))                           # reset after the first piece
+    fake.enqueue(Reply(events=[b"data: {}\n\n", b"junk"]))       # a stream's raw bytes
+    fake.enqueue(Reply(status=401, echo_header="authorization"))  # reflects a credential
     ... fake.history[-1].body ...
 
 Replies are taken in order; with nothing queued it answers like a model that echoes the last
@@ -33,7 +35,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from starlette.types import Receive, Scope, Send
@@ -58,6 +60,11 @@ class Reply:
     tool_calls: list[dict[str, Any]] | None = None
     usage: dict[str, int] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    events: list[bytes] | None = None   # a stream's bytes exactly (garbage, no [DONE]), status 200
+    # A provider that reflects a request header (`authorization`): its value replaces "{echo}"
+    # in `error`, `raw`, `chunks` and `events`, and fills the error envelope's type, code, param and a
+    # nested object.
+    echo_header: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,8 @@ class FakeOpenAI:
             await _respond(send, 200, _dumps(self._model_list()))
             return
         reply = self._next() or self._default
+        if reply.echo_header is not None:
+            reply = _echoed(reply, _header(scope, reply.echo_header))
         if reply.delay_s and await _gone_within(receive, reply.delay_s):
             with self._lock:
                 self.cancelled_requests += 1
@@ -157,10 +166,13 @@ class FakeOpenAI:
             await self._reset(send, receive)
             return
         body = body if isinstance(body, dict) else {}
+        if reply.events is not None:
+            await _events(send, reply.events)
+            return
         if body.get("stream") and reply.status < 400 and reply.json_body is None \
                 and reply.raw is None:
-            if path.endswith("/responses"):
-                await self._whole(send, receive, reply, _response_events(body, reply))
+            if path.endswith("/responses"):  # an event stream, as the real API sends it
+                await _events(send, [_response_events(body, reply)])
                 return
             await self._stream(send, receive, body, reply)
             return
@@ -169,6 +181,10 @@ class FakeOpenAI:
     def _content(self, path: str, body: dict[str, Any], reply: Reply) -> bytes:
         if reply.raw is not None:
             return reply.raw
+        if reply.status >= 400 and reply.echo_header is not None:
+            echo = reply.error or ""
+            return _dumps({"error": {"message": echo, "type": echo, "param": echo, "code": echo,
+                                     "details": {"headers": {reply.echo_header: echo}}}})
         if reply.status >= 400:
             return _dumps({"error": {"message": reply.error or "fake error",
                                      "type": reply.error_type, "param": None, "code": None}})
@@ -266,6 +282,32 @@ class FakeOpenAI:
     def _model_list(self) -> dict[str, Any]:
         return {"object": "list", "data": [
             {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self._models]}
+
+
+def _header(scope: Scope, name: str) -> str:
+    wanted = name.lower().encode("latin-1")
+    return next((v.decode("latin-1") for k, v in scope["headers"] if k == wanted), "")
+
+
+def _echoed(reply: Reply, value: str) -> Reply:
+    """`reply` with the header's value in place of "{echo}" (and as the error's text)."""
+    def put(text: str) -> str:
+        return text.replace("{echo}", value)
+
+    return replace(
+        reply, error=put(reply.error) if reply.error is not None else value,
+        raw=reply.raw.replace(b"{echo}", value.encode("latin-1")) if reply.raw else reply.raw,
+        chunks=[put(c) for c in reply.chunks] if reply.chunks is not None else None,
+        events=[e.replace(b"{echo}", value.encode("latin-1")) for e in reply.events]
+        if reply.events is not None else None)
+
+
+async def _events(send: Send, events: list[bytes]) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")]})
+    for piece in events:
+        await send({"type": "http.response.body", "body": piece, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _answer(body: dict[str, Any], reply: Reply) -> str:

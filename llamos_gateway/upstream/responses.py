@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from llamos_gateway.errors import InvalidRequest
+from llamos_gateway.errors import InvalidRequest, UpstreamInvalidResponse
 
 _SAME = ("temperature", "top_p", "user", "metadata", "parallel_tool_calls", "service_tier",
          "safety_identifier", "prompt_cache_key", "stream")
@@ -270,7 +270,13 @@ class ResponseEvents:
                         if line.startswith(b"data:"))
         if not data or data == b"[DONE]":
             return []
-        chunk = orjson.loads(data)
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            chunk = None
+        if not isinstance(chunk, dict):
+            raise UpstreamInvalidResponse("the upstream sent a stream chunk that is not a "
+                                          "JSON object")
         if "error" in chunk:  # an error event relayed mid-stream
             error = chunk["error"] if isinstance(chunk["error"], dict) else {}
             return [self._event("error", code=error.get("code"), message=error.get("message"),

@@ -8,6 +8,14 @@ from dataclasses import dataclass
 from llamos_gateway.errors import ModelNotFound
 from llamos_gateway.upstream import Upstream
 
+SHOWN_NAME_CHARS = 100  # of an unknown model name, echoed in the 404
+SHOWN_ALIASES = 20  # aliases listed in the 404
+
+
+def shown(name: str, limit: int = SHOWN_NAME_CHARS) -> str:
+    """A client-chosen name, cut to a length fit for a message or a log line."""
+    return name if len(name) <= limit else f"{name[:limit]}... ({len(name)} characters)"
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -40,9 +48,12 @@ class ModelRouter:
     def resolve(self, model: str) -> Route:
         route = self._routes.get(model)
         if route is None:
+            names = sorted(self._routes)
+            more = len(names) - SHOWN_ALIASES
+            listed = ", ".join(names[:SHOWN_ALIASES]) + (f" and {more} more" if more > 0 else "")
             raise ModelNotFound(
-                f"The model '{model}' does not exist or is not served by this gateway. "
-                f"Available: {', '.join(sorted(self._routes))}",
+                f"The model '{shown(model)}' does not exist or is not served by this gateway. "
+                f"Available: {listed} (GET /v1/models lists them all)",
                 param="model",
             )
         return route

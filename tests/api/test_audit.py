@@ -183,3 +183,28 @@ async def test_audit_pages_by_bytes_and_the_cursor_continues(
                 break
             after = page["next_after"]
     assert seen == [f"bad {i}" for i in range(12)]
+
+
+async def test_a_bad_cursor_is_a_400_and_leaves_redis_up_for_everyone(
+        settings_for: Callable[..., Settings], fake_upstream: FakeOpenAI,
+        redis_prefix: str) -> None:
+    """A malformed `after` once reached Redis, which refused it; the client then marked Redis
+    down and, under `fail_policy: closed`, another key's chats got 429 for the back-off."""
+    keys = {"api_keys": [{"key": "sk-admin", "id": "ops", "admin": True},
+                         {"key": "sk-user", "id": "team-a", "requests_per_minute": 1000}]}
+    settings = settings_for(auth=keys, rate_limit={"fail_policy": "closed"},
+                            redis={"url": SHARED_URL, "key_prefix": redis_prefix,
+                                   "retry_after_s": 30.0})
+    async with gateway(settings) as client:
+        for cursor in ("1_000", "1-2-3", "%201", "18446744073709551616-0", "0x10"):
+            bad = await client.get(f"/v1/audit?after={cursor}", headers=ADMIN)
+            assert bad.status_code == 400, (cursor, bad.text)
+            assert bad.json()["error"]["param"] == "after"
+        chats = [(await client.post(CHAT, json=chat("hi"), headers=USER)).status_code
+                 for _ in range(10)]
+        ready = (await client.get("/readyz")).json()
+        good = await client.get("/v1/audit?after=0-0", headers=ADMIN)
+    assert chats == [200] * 10
+    assert ready["checks"]["redis"]["ok"] is True
+    assert good.status_code == 200
+    assert len(good.json()["data"]) == 10

@@ -96,3 +96,13 @@ async def test_a_cancelled_command_is_never_reported_as_done(redis_client: Redis
         finished += 1
         assert not task.cancelling(), "returned a result although it was cancelled"
     assert finished < 100  # some cancellations did land mid-command
+
+
+async def test_a_refused_command_does_not_mark_redis_down(redis_client: RedisClient) -> None:
+    """Redis answering "no" to one bad argument is not Redis being down: nobody backs off."""
+    stream = redis_client.key("audit-test")
+    with pytest.raises(StoreUnavailable):
+        await redis_client.run(lambda r: cast(Awaitable[Any], r.xrange(stream, min="(1_000")))
+    assert redis_client.up
+    assert redis_client.health().skipped == 0
+    assert await redis_client.run(ping) is True

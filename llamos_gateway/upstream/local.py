@@ -129,6 +129,9 @@ class LocalChatModel:
         inputs = body.get("input")
         texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
         dims = int(body.get("dimensions") or 16)
+        if dims > MAX_DIMENSIONS:
+            raise InvalidRequest(f"{self.name} makes embeddings of at most {MAX_DIMENSIONS} "
+                                 f"dimensions, not {dims}", param="dimensions")
         data = [{"object": "embedding", "index": i, "embedding": _embed(str(t), dims)}
                 for i, t in enumerate(texts)]
         total = sum(_tokens(str(t)) for t in texts)
@@ -138,6 +141,11 @@ class LocalChatModel:
     @staticmethod
     def _reply(obj: dict[str, Any]) -> UpstreamReply:
         return UpstreamReply(status=200, content=orjson.dumps(obj))
+
+
+# the largest size OpenAI's own embedding models return (text-embedding-3-large); beyond it a
+# tiny request could ask for an arbitrarily large reply
+MAX_DIMENSIONS = 3072
 
 
 def _split_keep_spaces(text: str) -> list[str]:

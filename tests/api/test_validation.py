@@ -128,3 +128,20 @@ async def test_a_huge_model_name_is_cut_in_the_404(settings_for: Callable[..., S
 async def test_head_probes_answer_200(api: httpx.AsyncClient, path: str) -> None:
     response = await api.head(path)
     assert response.status_code == 200
+
+
+async def test_local_embeddings_refuse_more_dimensions_than_any_real_model(
+        settings_for: Callable[..., Settings]) -> None:
+    """Found by bench/fuzz_gateway.py: `dimensions: 33203` made an 81-byte request into a
+    308 KB reply from `local/echo`."""
+    app = create_app(settings_for(), components=factory_with(MarkPurifier()))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            body = {"model": "local/echo", "input": "x"}
+            huge = await client.post("/v1/embeddings", json={**body, "dimensions": 33203})
+            largest = await client.post("/v1/embeddings", json={**body, "dimensions": 3072})
+    assert huge.status_code == 400, huge.text
+    assert huge.json()["error"]["param"] == "dimensions"
+    assert largest.status_code == 200
+    assert len(largest.json()["data"][0]["embedding"]) == 3072

@@ -83,7 +83,8 @@ async def latency_cells(gw: ServerProcess, defense: ServerProcess, runs: int,
     gw_port, defense_port = gw.port, defense.port
     cells: dict[str, tuple[int, str, bytes, dict[str, str]]] = {
         "defense model direct": (defense_port, "/v1/chat/completions", defense_request_body(), {}),
-        "gateway, defense off": (gw_port, "/v1/chat/completions", chat, {"x-llamos-defense": "off"}),
+        "gateway, defense off": (gw_port, "/v1/chat/completions", chat,
+                                 {"x-llamos-defense": "off"}),
         "gateway, agent on (uncached)": (gw_port, "/v1/chat/completions", chat, {}),
     }
     p50: dict[str, list[float]] = {name: [] for name in cells}

@@ -205,7 +205,8 @@ def main() -> None:
     prefix = f"llamos-bench:{uuid.uuid4().hex[:8]}:"
     workdir = Path(tempfile.mkdtemp(prefix="llamos-cache-bench-"))
     upstream = fixed_fake_openai(workdir / "upstream.log").start(timeout_s=120)
-    config = {"models": {"bench": {"model": "openai/bench-model", "api_base": upstream.url + "/v1"}}}
+    config = {"models": {"bench": {"model": "openai/bench-model",
+                                   "api_base": upstream.url + "/v1"}}}
     chosen = [t for t in targets(args.redis_url, prefix)
               if not args.only or any(part in t.name for part in args.only.split(","))]
     try:

@@ -7,7 +7,8 @@ run (the interpreter and the CLI's imports, the floor every command pays). With 
 PATH` the same commands also run with another checkout first on the import path (e.g. the
 main branch), so a change is measured against its baseline on the same machine, same load.
 
-    .venv/bin/python bench/cli_bench.py [--runs 7] [--against ../main] [--out bench/results/cli.json]
+    .venv/bin/python bench/cli_bench.py [--runs 7] [--against ../main]
+        [--out bench/results/cli.json]
 """
 
 from __future__ import annotations
@@ -26,15 +27,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LLAMOS = str(Path(sys.executable).parent / "llamos")
 # the README's "put a real model behind it" config
-REAL_CONFIG = """\
+REAL_CONFIG = ("""\
 models:
-  gpt-4o-mini: {model: openai/gpt-4o-mini, api_base: https://api.openai.com/v1, api_key_env: OPENAI_API_KEY}
+  gpt-4o-mini: {model: openai/gpt-4o-mini, api_base: https://api.openai.com/v1, """
+               """api_key_env: OPENAI_API_KEY}
   llama: {model: openai/llama3.1, api_base: http://127.0.0.1:11434/v1}
   claude: {model: anthropic/claude-3-5-haiku-latest, api_key_env: ANTHROPIC_API_KEY}
 defense:
   model: gpt-4o-mini
   backend: tiered
-"""
+""")
 
 
 def commands(config: Path) -> dict[str, list[str]]:

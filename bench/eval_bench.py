@@ -46,7 +46,8 @@ def targets(evaluation: Evaluation, defense: str) -> list[dict[str, Any]]:
             if on is None:
                 continue
             cut = relative_reduction(off.attack_success_rate, on.attack_success_rate)
-            rows.append({"recipe": recipe, "mode": mode, "asr_off": round(off.attack_success_rate, 4),
+            rows.append({"recipe": recipe, "mode": mode,
+                         "asr_off": round(off.attack_success_rate, 4),
                          "asr_on": round(on.attack_success_rate, 4),
                          "reduction": None if cut is None else round(cut, 4), "target": goal,
                          "met": cut is not None and cut >= goal})
@@ -86,7 +87,8 @@ def main() -> int:
     cost = 100 * (evaluation.clean_accuracy - purified)
     queries = sum(r.queries for r in evaluation.runs)
     attack_s = sum(r.wall_s for r in evaluation.runs)
-    print(f"\nclean accuracy {100 * evaluation.clean_accuracy:.2f}% -> purified {100 * purified:.2f}% "
+    print(f"\nclean accuracy {100 * evaluation.clean_accuracy:.2f}% "
+          f"-> purified {100 * purified:.2f}% "
           f"(cost {cost:+.2f} points, target <= {CLEAN_COST_POINTS}) "
           f"{'met' if cost <= CLEAN_COST_POINTS else 'NOT MET'}")
     print(f"wall time {total:.1f} s (target < {WALL_LIMIT_S:.0f} s for the full run) with "
@@ -94,8 +96,9 @@ def main() -> int:
           f"{queries / total:.0f} queries/s overall")
     load = [round(x, 2) for x in os.getloadavg()]
     print(f"load average at the end: {load} (the cores are shared: timings vary with it)")
-    result = {"command": command, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                              "platform": platform.platform(), "loadavg_end": load},
+    result = {"command": command,
+              "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "platform": platform.platform(), "loadavg_end": load},
               "n": evaluation.n, "workers": args.workers, "wall_s": round(total, 2),
               "queries": queries, "queries_per_s": round(queries / total, 1),
               "attack_queries_per_s": round(queries / attack_s, 1) if attack_s else None,

@@ -75,7 +75,8 @@ def targets(workdir: Path, upstream_port: int, with_litellm: bool) -> list[Targe
 
     out = [
         Target("direct (fake upstream)", None, upstream_port, model="bench-model"),
-        gateway("llamos, defense off", LLAMOS_DEFENSE__MODE="off", LLAMOS_DEFENSE__BACKEND="passthrough"),
+        gateway("llamos, defense off", LLAMOS_DEFENSE__MODE="off",
+                LLAMOS_DEFENSE__BACKEND="passthrough"),
         gateway("llamos, passthrough purifier", LLAMOS_DEFENSE__BACKEND="passthrough"),
         gateway("llamos, lexical purifier", LLAMOS_DEFENSE__BACKEND="lexical"),
         gateway("llamos, passthrough, 2 workers", workers=2, LLAMOS_DEFENSE__BACKEND="passthrough"),
@@ -106,7 +107,8 @@ async def measure(target: Target, *, runs: int, seconds: float) -> list[Cell]:
     body = json.dumps(chat).encode()
     stream_body = json.dumps({**chat, "stream": True}).encode()
     cells = []
-    for concurrency, payload, stream in ((1, body, False), (32, body, False), (1, stream_body, True)):
+    for concurrency, payload, stream in ((1, body, False), (32, body, False),
+                                         (1, stream_body, True)):
         results = []
         for _ in range(runs):
             result = await run("127.0.0.1", target.port, "/v1/chat/completions", payload,
@@ -127,10 +129,12 @@ def report(cells: list[Cell]) -> dict[str, object]:
         return next((c for c in cells if name_part in c.target and c.concurrency == concurrency
                      and c.stream == stream), None)
 
-    direct1, direct32, direct_stream = cell("direct", 1), cell("direct", 32), cell("direct", 1, True)
+    direct1, direct32, direct_stream = (cell("direct", 1), cell("direct", 32),
+                                        cell("direct", 1, True))
     litellm32 = cell("LiteLLM", 32)
     rows = []
-    print("\n| target | c | req/s | p50 ms | p99 ms | added p50 vs direct (ms) | req/s vs LiteLLM |")
+    print("\n| target | c | req/s | p50 ms | p99 ms | added p50 vs direct (ms) "
+          "| req/s vs LiteLLM |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for c in cells:
         if c.stream:
@@ -142,13 +146,15 @@ def report(cells: list[Cell]) -> dict[str, object]:
         rows.append({"target": c.target, "concurrency": c.concurrency, "rps": c.median("rps"),
                      "p50_ms": c.median("p50_ms"), "p99_ms": c.median("p99_ms"),
                      "added_p50_ms": added, "x_litellm": ratio})
-        print(f"| {c.target} | {c.concurrency} | {c.median('rps'):.0f} | {c.median('p50_ms'):.2f} | "
+        print(f"| {c.target} | {c.concurrency} | {c.median('rps'):.0f} "
+              f"| {c.median('p50_ms'):.2f} | "
               f"{c.median('p99_ms'):.2f} | {added:+.2f} | {ratio:.1f}x |")
     print("\n| streaming, c=1 | time to first chunk p50 ms | added vs direct (ms) |")
     print("|---|---:|---:|")
     for c in cells:
         if c.stream:
-            added = c.median("ttfb_p50_ms") - direct_stream.median("ttfb_p50_ms") if direct_stream else 0
+            added = (c.median("ttfb_p50_ms") - direct_stream.median("ttfb_p50_ms")
+                     if direct_stream else 0)
             rows.append({"target": c.target, "stream": True, "ttfb_p50_ms": c.median("ttfb_p50_ms"),
                          "added_ttfb_ms": added})
             print(f"| {c.target} | {c.median('ttfb_p50_ms'):.2f} | {added:+.2f} |")
@@ -178,7 +184,8 @@ def report(cells: list[Cell]) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--quick", action="store_true", help="1 run of 1.5 s per cell")

@@ -68,7 +68,8 @@ KINDS: dict[str, Callable[[random.Random], str]] = {
     "ligatures_math": lambda rng: rng.choice(["ﬁne ", "ﬂow ", "𝐛𝐨𝐥𝐝 ", "𝔤𝔬𝔬𝔡 ", "𝟏𝟐 "]),
     "rtl_arabic": lambda rng: rng.choice(["مرحبا ", "بالعالم ", "\u200fكيف ", "حالك؟ ",
                                           "\u2066hello\u2069 "]),
-    "cjk": lambda rng: rng.choice(["日本の首都はどこですか？", "ＡＩの仕組み。", "東京は今日２０℃です！"]),
+    "cjk": lambda rng: rng.choice(["日本の首都はどこですか？", "ＡＩの仕組み。",
+                                   "東京は今日２０℃です！"]),
     "emoji": lambda rng: rng.choice(["😍", "👨\u200d👩\u200d👧", "👍🏽", "🏴\U000e0067\U000e0062"
                                      "\U000e0065\U000e006e\U000e0067\U000e007f", "❤️", " "]),
     "misspelt_words": lambda rng: _typo(rng) + " ",
@@ -106,7 +107,8 @@ def measure(purifier: LexicalPurifier, text: str, runs: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--big-runs", type=int, default=1, help="runs at the largest size")
     ap.add_argument("--sizes", default="10000,100000,1000000")
@@ -117,7 +119,8 @@ def main() -> None:
     purifier = LexicalPurifier()
     purifier.purify_text("warm up the lazily loaded parts: a tedious flim")
     rows: dict[str, Any] = {}
-    print(f"{'kind':22} " + " ".join(f"{s // 1000:>7}KB" for s in sizes) + "   ratios (target <= 12)")
+    print(f"{'kind':22} " + " ".join(f"{s // 1000:>7}KB" for s in sizes)
+          + "   ratios (target <= 12)")
     for kind in opts.kinds.split(","):
         times = []
         for size in sizes:

@@ -176,7 +176,8 @@ def main() -> None:
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--cost", action="store_true")
     parser.add_argument("--promptattack", action="store_true")
-    parser.add_argument("--limit", type=int, default=40, help="sentences scored with the similarity")
+    parser.add_argument("--limit", type=int, default=40,
+                        help="sentences scored with the similarity")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=int, default=15, help="pairs timed for --cost")
     parser.add_argument("--instructions", default=",".join(INSTRUCTIONS),

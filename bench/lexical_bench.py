@@ -141,12 +141,15 @@ def generate(clean: list[str], kind: str, seed: int = 2405) -> list[dict[str, st
 # ---------------------------------------------------------------- measures
 
 
-def evaluate(purifier: LexicalPurifier, clean: list[str], rows: list[dict[str, str]]) -> dict[str, Any]:
+def evaluate(purifier: LexicalPurifier, clean: list[str],
+             rows: list[dict[str, str]]) -> dict[str, Any]:
     results = [purifier.purify_text(s) for s in clean]
     out: dict[str, Any] = {
         "clean": {"n": len(clean),
-                  "changed": sum(tokens(r.purified) != tokens(s) for r, s in zip(results, clean, strict=False)) / len(clean),
-                  "byte_changed": sum(r.purified != s for r, s in zip(results, clean, strict=False)) / len(clean),
+                  "changed": sum(tokens(r.purified) != tokens(s)
+                                 for r, s in zip(results, clean, strict=False)) / len(clean),
+                  "byte_changed": sum(r.purified != s
+                                      for r, s in zip(results, clean, strict=False)) / len(clean),
                   "passed": sum(not r.suspicious for r in results) / len(clean)},
         "kinds": {},
     }
@@ -225,38 +228,44 @@ def mark(ok: bool) -> str:
 
 def report(summary: dict[str, Any]) -> None:
     c = summary["quality"]["clean"]
-    print(f"clean SST-2 validation: changed {c['changed']:.2%} (target <= 1%, {mark(c['changed'] <= 0.01)}), "
+    print(f"clean SST-2 validation: changed {c['changed']:.2%} "
+          f"(target <= 1%, {mark(c['changed'] <= 0.01)}), "
           f"bytes changed {c['byte_changed']:.2%}, passed screening {c['passed']:.2%} "
           f"(target >= 95%, {mark(c['passed'] >= 0.95)})")
-    print(f"{'kind':10} {'n':>5} {'repair':>7} {'target':>7} {'exact':>6} {'flagged':>8} {'target':>7}")
+    print(f"{'kind':10} {'n':>5} {'repair':>7} {'target':>7} {'exact':>6} {'flagged':>8} "
+          f"{'target':>7}")
     for kind, v in summary["quality"]["kinds"].items():
         rt, ft = TARGETS_REPAIR.get(kind), TARGETS_FLAG.get(kind)
-        rep = f"{rt:.2f} {mark(v['repair'] >= rt)}" if rt else ("> -0.02 " + mark(v["repair"] > -0.02))
+        rep = (f"{rt:.2f} {mark(v['repair'] >= rt)}" if rt
+               else ("> -0.02 " + mark(v["repair"] > -0.02)))
         flag = f"{ft:.2f} {mark(v['flagged'] >= ft)}" if ft else "-"
         print(f"{kind:10} {v['n']:>5} {v['repair']:>7.3f} {rep:>11} {v['exact']:>6.3f} "
               f"{v['flagged']:>8.3f} {flag:>9}")
     s = summary["speed"]
-    print(f"speed (one core, in process, median of {s['runs']} runs; texts/s by CPU time, wall clock "
-          f"in brackets; load average {s['load_average']:.1f} on {s['cores']} cores):")
+    print(f"speed (one core, in process, median of {s['runs']} runs; texts/s by CPU time, "
+          f"wall clock in brackets; load average {s['load_average']:.1f} on {s['cores']} cores):")
     for name, label in (("clean", "SST-2 validation, clean"), ("c1", "PromptAttack C1"),
                         ("attacked", "all PromptAttack lists")):
         v = s[name]
         extra = f" (target >= 5,000, {mark(v['cpu'] >= 5000)})" if name == "clean" else ""
         print(f"  {label:26} {v['cpu']:>8,.0f}/s  [{v['wall']:,.0f}/s]{extra}")
     st = summary["startup"]
-    print(f"startup: cold build {st['cold_build_s']:.2f}s, warm constructor {st['warm_constructor_s']:.3f}s, "
+    print(f"startup: cold build {st['cold_build_s']:.2f}s, "
+          f"warm constructor {st['warm_constructor_s']:.3f}s, "
           f"warm incl. lazy parts {st['warm_with_lazy_parts_s']:.3f}s")
     if "cli" in summary:
         k = summary["cli"]
         if "error" in k:
             print(f"cli: failed: {k['error']}")
         else:
-            print(f"cli end-to-end: {k['texts']} texts in {k['seconds']:.2f}s = {k['texts_per_s']:,.0f}/s; "
+            print(f"cli end-to-end: {k['texts']} texts in {k['seconds']:.2f}s "
+                  f"= {k['texts_per_s']:,.0f}/s; "
                   f"one text {k['single_text_s']:.2f}s")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--cli", action="store_true", help="also time `llamos purify --jsonl`")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "lexical.json")

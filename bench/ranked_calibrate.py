@@ -107,7 +107,8 @@ async def main() -> None:
                       "known_margin_alone": margin_for(g["known"], opts.budget),
                       "unknown_margin_alone": margin_for(g["unknown"], opts.budget)}
         print(f"{name:24} n={n:4}  changed={changed / n:.2%}  "
-              f"known={rows[name]['known_margin_alone']}  unknown={rows[name]['unknown_margin_alone']}")
+              f"known={rows[name]['known_margin_alone']}  "
+              f"unknown={rows[name]['unknown_margin_alone']}")
     print(f"margins ({opts.scorer}, budget {opts.budget:.1%} per set): {chosen}  "
           f"[{time.perf_counter() - started:.0f}s]")
     out = ROOT / "results" / f"ranked_calibration_{opts.scorer}.json"

@@ -142,7 +142,8 @@ def speed(purify: Callable[[str], object], texts: list[str], runs: int) -> dict[
         cpu.append(len(texts) / max(time.process_time() - start_cpu, 1e-9))
     size = sum(len(t) for t in texts)
     return {"texts": len(texts), "chars": size, "cpu": statistics.median(cpu),
-            "wall": statistics.median(wall), "chars_per_s": statistics.median(cpu) * size / len(texts)}
+            "wall": statistics.median(wall),
+            "chars_per_s": statistics.median(cpu) * size / len(texts)}
 
 
 # ---------------------------------------------------------------- data
@@ -204,7 +205,8 @@ def report(s: dict[str, Any]) -> None:
     print("PromptAttack-style repair (gap target: RTE within 0.1 of SST-2 per kind):")
     print(f"  {'kind':4} {'SST-2 lists':>12} {'SST-2 ours':>11} {'RTE ours':>9} {'gap':>6}")
     for kind in ("C1", "C3", "S1"):
-        real, ours, rte = (p[name][kind]["repair"] for name in ("sst2_lists", "sst2_ours", "rte_ours"))
+        real, ours, rte = (p[name][kind]["repair"]
+                           for name in ("sst2_lists", "sst2_ours", "rte_ours"))
         gap = abs(rte - real)
         print(f"  {kind:4} {real:>12.3f} {ours:>11.3f} {rte:>9.3f} {gap:>6.3f} {mark(gap <= 0.1)}")
     sp = s["speed"]
@@ -217,7 +219,8 @@ def report(s: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--per-kind", type=int, default=300)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "realistic.json")

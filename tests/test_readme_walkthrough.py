@@ -245,7 +245,8 @@ def test_lexical_benchmark_scorer_runs_from_the_repository(tmp_path: Path) -> No
     assert command is not None
     argv = local(shlex.split(command.group(1)))
     rows = [{"clean": "a good film", "attacked": "a g00d film", "kind": "leet"},
-            {"clean": "the film is good", "attacked": "the film is g\u043e\u043ed", "kind": "glyph"},
+            {"clean": "the film is good", "attacked": "the film is g\u043e\u043ed",
+             "kind": "glyph"},
             {"clean": "fine", "attacked": "fine .", "kind": "junk"}]
     sets = tmp_path / "sets.jsonl"
     sets.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

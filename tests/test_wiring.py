@@ -50,7 +50,8 @@ async def test_the_plan_is_what_the_router_builds(client: aiohttp.ClientSession)
 async def test_missing_key_is_named_where_the_user_wrote_it(
         client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture) -> None:
     # defense.model is a model string of its own: the warning names defense.model
-    own = load_settings(defense={"model": "openai/gpt-4o-mini", "api_key_env": "LLAMOS_TEST_UNSET_KEY",
+    own = load_settings(defense={"model": "openai/gpt-4o-mini",
+                                 "api_key_env": "LLAMOS_TEST_UNSET_KEY",
                                  "api_base": "https://api.openai.com/v1"})
     with caplog.at_level(logging.WARNING, logger="llamos_gateway.wiring"):
         build_router(own, client)

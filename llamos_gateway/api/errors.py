@@ -28,7 +28,8 @@ def envelope_response(status: int, message: str, type_: str, code: str | None,
 def install(app: FastAPI) -> None:
     @app.exception_handler(LlamosError)
     async def _llamos(request: Request, exc: LlamosError) -> Response:
-        return envelope_response(exc.status, exc.message, exc.type, exc.code, exc.param, exc.headers)
+        return envelope_response(exc.status, exc.message, exc.type, exc.code, exc.param,
+                                 exc.headers)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:

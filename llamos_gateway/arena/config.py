@@ -65,7 +65,8 @@ class ArenaConfig:
             raise bad("tolerance", f"--tolerance must be within [0, 1], not {self.tolerance}")
         if not 0.0 < self.max_word_ratio <= 1.0:
             raise bad("max_word_ratio", "--max-word-ratio must be within (0, 1]")
-        if self.similarity not in ("local", "none") and not self.similarity.startswith("bert-score:"):
+        if (self.similarity not in ("local", "none")
+                and not self.similarity.startswith("bert-score:")):
             raise bad("similarity", "--similarity takes local, bert-score:<model dir> or none, "
                                     f"not {self.similarity!r}")
         if self.min_similarity is not None and not -1.0 <= self.min_similarity <= 1.0:

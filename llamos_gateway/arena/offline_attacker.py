@@ -9,8 +9,9 @@ Learning: each transformation has a weight that sets how many of its candidates 
 per word (the best one gets `per_transform`, the others in proportion): over the rounds so
 far, (1 + helpful) / (1 + offered), how often its candidates lowered the defended target's
 score at all, times (1 + wins) / (1 + uses + undone), how often attacks using it succeeded
-rather than being undone by the defense. So the query budget moves to what gets through. Within one example,
-a second attempt gives the transformations the defense undid in the first a quarter weight.
+rather than being undone by the defense. So the query budget moves to what gets through.
+Within one example, a second attempt gives the transformations the defense undid in the
+first a quarter weight.
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ class WordTransform(Protocol):
 
 
 class TextAttackSwap:
-    """A TextAttack `WordSwap`, asked for every replacement of one word (seeded: some are random)."""
+    """A TextAttack `WordSwap`, asked for every replacement of one word (seeded: some are
+    random)."""
 
     def __init__(self, name: str, swap: Any) -> None:
         self.name = name

@@ -35,8 +35,10 @@ def tail(
     config: ConfigOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000,
                                        help="how many of the newest records")] = 20,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing new records")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="whole records, one JSON per line")] = False,
+    follow: Annotated[bool, typer.Option(
+        "--follow", "-f", help="keep printing new records")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="whole records, one JSON per line")] = False,
     interval_s: Annotated[float, typer.Option(min=0.05, help="poll interval with --follow")] = 1.0,
     url: Annotated[str | None, typer.Option(
         help="read from this gateway's GET /v1/audit [default without redis.url: "

@@ -56,7 +56,8 @@ def reference_table() -> str:
     return "\n".join(rows)
 
 
-def _walk(model: type[BaseModel], prefix: tuple[str, ...]) -> list[tuple[tuple[str, ...], str, str]]:
+def _walk(model: type[BaseModel],
+          prefix: tuple[str, ...]) -> list[tuple[tuple[str, ...], str, str]]:
     out: list[tuple[tuple[str, ...], str, str]] = []
     for name, field in model.model_fields.items():
         annotation: Any = field.annotation

@@ -20,17 +20,21 @@ if TYPE_CHECKING:
     from llamos_gateway.evaluation.jobs import DataSpec
     from llamos_gateway.evaluation.results import Evaluation
 
-Dataset = Annotated[str, typer.Option(help="sst2, rte, a .csv/.jsonl file, or hf:NAME/CONFIG:SPLIT")]
-Target = Annotated[str, typer.Option(help="model to attack: local/sst2-sentiment or a gateway model")]
+Dataset = Annotated[str, typer.Option(
+    help="sst2, rte, a .csv/.jsonl file, or hf:NAME/CONFIG:SPLIT")]
+Target = Annotated[str, typer.Option(
+    help="model to attack: local/sst2-sentiment or a gateway model")]
 Via = Annotated[str, typer.Option(help="auto, local, gateway (in-process) or a gateway URL")]
 Defense = Annotated[str, typer.Option(help="comma list of lexical, llamos, tiered, passthrough; "
                                       "or none (the no-defense baseline always runs)")]
 Limit = Annotated[int | None, typer.Option(help="attack N examples (a seeded sample)")]
 Seed = Annotated[int, typer.Option(help="seed for the sample and the attacks")]
-OutputDir = Annotated[Path, typer.Option(help="where report.json, report.md, examples.jsonl and PNGs go")]
+OutputDir = Annotated[Path, typer.Option(
+    help="where report.json, report.md, examples.jsonl and PNGs go")]
 TextColumns = Annotated[str | None, typer.Option(help="user files: comma list of text columns")]
 LabelColumn = Annotated[str, typer.Option(help="user files: label column")]
-Labels = Annotated[str | None, typer.Option(help="user files: comma list of label words, in id order")]
+Labels = Annotated[str | None, typer.Option(
+    help="user files: comma list of label words, in id order")]
 TERMINAL_COLUMNS = ("recipe", "defense", "mode", "clean acc", "clean acc purified", "attacked acc",
                     "ASR", "ASR cut", "defense failures", "avg queries")
 Logprobs = Annotated[bool, typer.Option(help="LLM targets: ask for logprobs to score labels")]
@@ -97,10 +101,12 @@ def attack(
     dataset: Dataset = "sst2",
     target: Target = "local/sst2-sentiment",
     via: Via = "auto",
-    recipe: Annotated[str, typer.Option(help="comma list: deepwordbug, pruthi, homoglyph, "
-                                        "invisible, or another TextAttack recipe")] = "deepwordbug,pruthi",
+    recipe: Annotated[str, typer.Option(
+        help="comma list: deepwordbug, pruthi, homoglyph, "
+             "invisible, or another TextAttack recipe")] = "deepwordbug,pruthi",
     defense: Defense = "lexical",
-    mode: Annotated[str, typer.Option(help="comma list of adaptive, transfer")] = "adaptive,transfer",
+    mode: Annotated[str, typer.Option(
+        help="comma list of adaptive, transfer")] = "adaptive,transfer",
     limit: Limit = None,
     seed: Seed = 0,
     query_budget: Annotated[int | None, typer.Option(help="max target queries per example")] = None,
@@ -137,11 +143,17 @@ def promptattack(
     target: Target = "local/sst2-sentiment",
     via: Via = "auto",
     defense: Defense = "lexical",
-    instructions: Annotated[str, typer.Option(help="comma list of C1..S3")] = "C1,C2,C3,W1,W2,W3,S1,S2,S3",
-    strategy: Annotated[str, typer.Option(help="comma list of zero-shot, few-shot")] = "zero-shot,few-shot",
-    max_word_ratio: Annotated[float, typer.Option(help="fidelity: max word modification ratio (C, W)")] = 0.15,
-    similarity: Annotated[str, typer.Option(help="fidelity: semantic floor from local (bundled model), bert-score:<model dir> or none")] = "local",
-    min_similarity: Annotated[float | None, typer.Option(help="fidelity: override the similarity's calibrated floor")] = None,
+    instructions: Annotated[str, typer.Option(
+        help="comma list of C1..S3")] = "C1,C2,C3,W1,W2,W3,S1,S2,S3",
+    strategy: Annotated[str, typer.Option(
+        help="comma list of zero-shot, few-shot")] = "zero-shot,few-shot",
+    max_word_ratio: Annotated[float, typer.Option(
+        help="fidelity: max word modification ratio (C, W)")] = 0.15,
+    similarity: Annotated[str, typer.Option(
+        help="fidelity: semantic floor from local (bundled model), "
+             "bert-score:<model dir> or none")] = "local",
+    min_similarity: Annotated[float | None, typer.Option(
+        help="fidelity: override the similarity's calibrated floor")] = None,
     limit: Limit = None,
     seed: Seed = 0,
     output_dir: OutputDir = Path("runs/promptattack"),

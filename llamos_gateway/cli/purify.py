@@ -49,10 +49,12 @@ def register(app: typer.Typer) -> None:
 def purify(
     ctx: typer.Context,
     text: Annotated[str | None, typer.Argument(help="the text to purify")] = None,
-    jsonl: Annotated[bool, typer.Option("--jsonl", help="JSON lines with a `text` field on stdin")] = False,
+    jsonl: Annotated[bool, typer.Option(
+        "--jsonl", help="JSON lines with a `text` field on stdin")] = False,
     defense: DefenseOption = None,
     task: Annotated[Task | None, typer.Option(help="task hint")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as one JSON object")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="print the result as one JSON object")] = False,
     explain: Annotated[bool | None, typer.Option(
         "--explain/--no-explain",
         help="the verdict and the edits on stderr [default: when stderr is a terminal]")] = None,

@@ -34,7 +34,8 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="bind address [default: server.host]")] = None,
     port: Annotated[int | None, typer.Option(help="port [default: server.port]")] = None,
-    workers: Annotated[int | None, typer.Option(help="worker processes [default: server.workers]")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="worker processes [default: server.workers]")] = None,
 ) -> None:
     """Run the gateway (OpenAI-compatible API on http://HOST:PORT/v1)."""
     import uvicorn

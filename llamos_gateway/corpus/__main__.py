@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     if opts.check:
         old = json.loads((opts.out / "manifest.json").read_text(encoding="utf-8"))
         same = old["texts_sha256"] == corpus.manifest["texts_sha256"]
-        print("same texts" if same else "texts differ: compare the pinned versions in the manifests")
+        print("same texts" if same
+              else "texts differ: compare the pinned versions in the manifests")
         return 0 if same else 1
     corpus.write(opts.out)
     rows = suite(corpus, opts.seed)

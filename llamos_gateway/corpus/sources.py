@@ -141,7 +141,8 @@ def python_version() -> str:
 
 def rte_sentences() -> tuple[list[str], str]:
     """Both sentences of every GLUE RTE validation pair (bundled), and the file's sha256."""
-    raw = (resources.files("llamos_gateway") / "data" / "glue" / "rte_validation.jsonl").read_bytes()
+    raw = (resources.files("llamos_gateway") / "data" / "glue"
+           / "rte_validation.jsonl").read_bytes()
     texts: list[str] = []
     for line in raw.decode("utf-8").splitlines():
         row = json.loads(line)

@@ -41,7 +41,8 @@ class FidelityVerdict:
 
 
 def changed_words(original: str, candidate: str) -> int:
-    """How many words of `original` a word-level diff replaces or deletes (insertions count once)."""
+    """How many words of `original` a word-level diff replaces or deletes (insertions count
+    once)."""
     a, b = original.split(), candidate.split()
     changed = 0
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():

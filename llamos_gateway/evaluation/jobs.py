@@ -87,8 +87,8 @@ def split_list(value: str) -> tuple[str, ...]:
 def _check_modes(modes: tuple[str, ...]) -> None:
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
-        raise InvalidRequest(f"--mode takes {', '.join(MODES)}, not {', '.join(unknown) or '(empty)'}",
-                             param="mode")
+        raise InvalidRequest(f"--mode takes {', '.join(MODES)}, "
+                             f"not {', '.join(unknown) or '(empty)'}", param="mode")
 
 
 @asynccontextmanager

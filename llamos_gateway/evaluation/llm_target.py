@@ -113,7 +113,8 @@ class GatewayChat:
 
 def render_prompt(task: TaskSpec, value: TextInput) -> str:
     fields = (value,) if isinstance(value, str) else value
-    names = ("Sentence",) if len(fields) == 1 else tuple(f"Sentence{i + 1}" for i in range(len(fields)))
+    names = (("Sentence",) if len(fields) == 1
+             else tuple(f"Sentence{i + 1}" for i in range(len(fields))))
     lines = "\n".join(f"{name}: {text}" for name, text in zip(names, fields, strict=True))
     return PROMPT_TEMPLATE.format(description=task.description, fields=lines)
 
@@ -171,7 +172,8 @@ class LLMTarget:
 
     async def predict(self, inputs: Sequence[TextInput]) -> LabelScores:
         rows = await asyncio.gather(*(self._row(v) for v in inputs))
-        return LabelScores(self.labels, np.vstack(rows) if rows else np.zeros((0, len(self.labels))))
+        return LabelScores(self.labels,
+                           np.vstack(rows) if rows else np.zeros((0, len(self.labels))))
 
     async def _row(self, value: TextInput) -> npt.NDArray[np.float64]:
         prompt = render_prompt(self._task, value)

@@ -69,7 +69,8 @@ _LOCK = threading.Lock()
 
 def load_sentiment_model(params: TrainingParams | None = None,
                          directory: Path | None = None) -> SentimentModel:
-    """Load the cached model, training and caching it first if needed (blocking: call in a thread)."""
+    """Load the cached model, training and caching it first if needed (blocking: call in a
+    thread)."""
     import sklearn
 
     params = params or TrainingParams()

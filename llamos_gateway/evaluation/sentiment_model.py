@@ -15,7 +15,8 @@ from llamos_gateway.evaluation.local_model import LABELS, MODEL_NAME, LocalSenti
 from llamos_gateway.upstream import UpstreamCall, UpstreamReply
 from llamos_gateway.upstream.local import LocalChatModel
 
-_SENTENCE = re.compile(r"(?:^|\n)\s*(?:Sentence|Text)\s*:\s*(?P<text>.*?)\s*(?:\n\s*Answer\s*:?\s*)?$",
+_SENTENCE = re.compile(r"(?:^|\n)\s*(?:Sentence|Text)\s*:\s*(?P<text>.*?)"
+                       r"\s*(?:\n\s*Answer\s*:?\s*)?$",
                        re.DOTALL | re.IGNORECASE)
 
 

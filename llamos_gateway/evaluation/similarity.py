@@ -73,7 +73,8 @@ class TokenEmbedder(Protocol):
     def tokenize(self, text: str) -> list[int]: ...
 
 
-def greedy_f1(original: Vectors, candidate: Vectors, original_weights: Sequence[float] | None = None,
+def greedy_f1(original: Vectors, candidate: Vectors,
+              original_weights: Sequence[float] | None = None,
               candidate_weights: Sequence[float] | None = None) -> SimilarityScore:
     """BERTScore's greedy matching on unit-normalised token vectors (rows)."""
     if len(original) == 0 or len(candidate) == 0:
@@ -102,7 +103,8 @@ def idf_weights(documents: Iterable[Sequence[int]]) -> dict[int, float]:
     for tokens in documents:
         df.update(set(tokens))
         m += 1
-    return {token: math.log((m + 1) / (count + 1)) for token, count in df.items()} | {-1: math.log(m + 1)}
+    return ({token: math.log((m + 1) / (count + 1)) for token, count in df.items()}
+            | {-1: math.log(m + 1)})
 
 
 class HiddenStateSimilarity:
@@ -188,7 +190,8 @@ class BertScoreSimilarity:
         try:
             bert_score = import_module("bert_score")
         except ImportError as exc:
-            raise SimilarityUnavailable("bert-score is not installed: pip install bert-score") from exc
+            raise SimilarityUnavailable(
+                "bert-score is not installed: pip install bert-score") from exc
         self._model_dir = model_dir
         self._floor = floor
         self._scorer = bert_score.BERTScorer(model_type=str(model_dir), num_layers=num_layers,
@@ -214,7 +217,8 @@ def reference_sentences(n: int = 16) -> list[str]:
     from llamos_gateway.evaluation.datasets import DATA
 
     with (DATA / "glue" / "sst2_train.jsonl").open(encoding="utf-8") as rows:
-        return [str(json.loads(row)["sentence"]).strip() for row, _ in zip(rows, range(n), strict=False)]
+        return [str(json.loads(row)["sentence"]).strip()
+                for row, _ in zip(rows, range(n), strict=False)]
 
 
 SIMILARITIES = ("local", "bert-score:<model dir>", "none")

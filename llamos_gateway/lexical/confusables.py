@@ -94,7 +94,8 @@ def _build() -> dict[str, str]:
             if letter in _LETTERS and letter not in table.get(chr(code), ""):
                 table[chr(code)] = letter + table.get(chr(code), "")
     for char, target in _COMMON_FONTS.items():
-        table[char] = table.get(char, "") + "".join(t for t in target if t not in table.get(char, ""))
+        table[char] = table.get(char, "") + "".join(t for t in target
+                                                    if t not in table.get(char, ""))
     return table
 
 

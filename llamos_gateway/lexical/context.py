@@ -78,7 +78,8 @@ class Context:
                           and not (capitalised(words[i].form) and _in_name(text, words, i))}
                          | strays.keys())
         misspelt = sum(1 for i in unknown if i not in strays and words[i].form.islower())
-        if (foreign_share(len(words), misspelt, Counter(forms))  # a stray capital or a name is no foreign word
+        # a stray capital or a name is no foreign word
+        if (foreign_share(len(words), misspelt, Counter(forms))
                 or informal or self._function_words.foreign_text(forms)):
             counts["unknown"] = len(unknown)
             return words, counts
@@ -120,7 +121,8 @@ class Context:
                 continue
             if self._verdicts.random_capitals(form):
                 random.add(form)
-        found = [i for i, w in enumerate(words) if w.form in random and w.rule is None] if random else []
+        found = ([i for i, w in enumerate(words) if w.form in random and w.rule is None]
+                 if random else [])
         if len(found) < 2:
             found = [i for i in found if casing.strewn(words[i].form, lexicon.is_known,
                                                        lexicon.targets.__contains__)]
@@ -185,7 +187,8 @@ class Context:
         left = part.left if part.at else left
         right = part.right if part.right is not None else right
         at = casing.inner_capital(piece) if lower else None
-        if at is not None and not casing.camel(piece, at, known, self._lexicon.targets.__contains__):
+        if at is not None and not casing.camel(piece, at, known,
+                                               self._lexicon.targets.__contains__):
             new = (piece.lower() if known(piece.lower()) else
                    _fixed(self._speller.assess(piece.lower(), left, right,
                                                casing.edits(piece, at))))

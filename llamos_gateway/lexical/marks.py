@@ -6,11 +6,11 @@ Cyrillic letters are precomposed code points (NFC), and a decomposed accent comp
 into one. So a text is taken for Zalgo when it holds one mark cluster that no language
 writes: a mark no orthography uses, a generic mark on a character of another script or on
 a digit or space, three marks or more, or an accent that does not compose with its letter
-(Russian stress marks excepted). Then every generic mark is removed; precomposed letters (`é`, `ệ`, `ñ`)
-are not marks and stay. Otherwise nothing is touched: a Russian stress mark, a decomposed
-`e\\u0301` and a keycap `1\\ufe0f\\u20e3` are spelling. (A Yoruba `ẹ́` or a Lithuanian `į̃`,
-whose accents do not compose, are taken for Zalgo: the price of catching a single planted
-mark.)
+(Russian stress marks excepted). Then every generic mark is removed; precomposed letters
+(`é`, `ệ`, `ñ`) are not marks and stay. Otherwise nothing is touched: a Russian stress mark,
+a decomposed `e\\u0301` and a keycap `1\\ufe0f\\u20e3` are spelling. (A Yoruba `ẹ́` or a
+Lithuanian `į̃`, whose accents do not compose, are taken for Zalgo: the price of catching a
+single planted mark.)
 """
 
 from __future__ import annotations

@@ -118,7 +118,8 @@ class LexicalPurifier:
             changes = [c for c in changes if c.end <= ending.start]
             changes.append(Change(ending.start, ending.end, ending.after, ending.rule))
         changes.sort(key=lambda c: c.start)
-        final = rewrites.apply(coarsen(current, changes) if len(changes) > _COARSE_FROM else changes)
+        final = rewrites.apply(coarsen(current, changes) if len(changes) > _COARSE_FROM
+                               else changes)
         skipped = _reported(rewrites, spans, final)
         signals = Signals(
             words=counts.get("words", 0),
@@ -168,7 +169,8 @@ class LexicalPurifier:
                      if end - start >= _QUICK_FROM else None)
             if quick is not None:
                 edits, found = quick
-                changes.extend(Change(a + start, b + start, form, rule) for a, b, form, rule in edits)
+                changes.extend(Change(a + start, b + start, form, rule)
+                               for a, b, form, rule in edits)
             else:
                 words, found = self._context.words(piece, inside, body - start, piece_seen)
                 found["words"] = len(words)

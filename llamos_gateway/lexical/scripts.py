@@ -16,7 +16,8 @@ Pattern = Any  # a compiled `regex` pattern (the library has no type hints)
 # (the Brahmic scripts of South and South-East Asia): ZWJ and ZWNJ are spelling there.
 _JOINING = ("Arabic Syriac Nko Mongolian Mandaic Adlam Devanagari Bengali Gurmukhi Gujarati "
             "Oriya Tamil Telugu Kannada Malayalam Sinhala Thai Lao Tibetan Myanmar Khmer "
-            "Balinese Javanese Tai_Tham Hanifi_Rohingya Phags_Pa Manichaean Psalter_Pahlavi").split()
+            "Balinese Javanese Tai_Tham Hanifi_Rohingya Phags_Pa Manichaean "
+            "Psalter_Pahlavi").split()
 JOINING_CLASS = "".join(f"\\p{{Script={s}}}" for s in _JOINING)
 JOINING_LETTER = regex.compile("[" + JOINING_CLASS + "]")
 # Emoji that a ZWJ may follow or precede inside an emoji sequence.

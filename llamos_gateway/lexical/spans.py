@@ -158,7 +158,8 @@ def _joined(text: str, spans: list[Span]) -> list[Span]:
     out = [spans[0]]
     for span in spans[1:]:
         last = out[-1]
-        if span.kind == last.kind and (span.start == last.end or text[last.end:span.start].isspace()):
+        if span.kind == last.kind and (span.start == last.end
+                                       or text[last.end:span.start].isspace()):
             out[-1] = Span(last.start, span.end, last.kind)
         else:
             out.append(span)

@@ -38,7 +38,8 @@ def tokenize(text: str, spans: list[Span] | None = None) -> list[Token]:
     for span in [*spans, Span(len(text), len(text), "")]:
         if cut < span.start:
             if apostrophes:
-                tokens.extend([Token(*m.span(), m.group(), text[m.start() - 1:m.start()] in _APOSTROPHES)
+                tokens.extend([Token(*m.span(), m.group(),
+                                     text[m.start() - 1:m.start()] in _APOSTROPHES)
                                for m in _WORD.finditer(text, cut, span.start)])
             else:
                 tokens.extend([Token(*m.span(), m.group(), False)

@@ -107,7 +107,8 @@ class Verdicts:
             foreign = self.short_foreign(set(forms))
             if foreign:
                 misspelt -= _foreign_phrases(text, spans, candidates, {
-                    token for token in times if self.fold(token, latin, informal)[0] in foreign}, times)
+                    token for token in times if self.fold(token, latin, informal)[0] in foreign},
+                    times)
             if not (foreign_share(len(texts), misspelt, forms) or informal
                     or self._function_words.foreign_counts(forms)):
                 return None  # spelling repair: the full path

@@ -1,7 +1,8 @@
 """Candidate repairs of one word: lexicon words within edit distance 1 (deletions,
 transpositions, insertions, substitutions: by a neighbouring key only for a real word) and,
-for words the lexicon does not know, within distance 2; the lexical repair when there was one. The original word is always
-the baseline a candidate must beat (see `decision`), so it is not listed here.
+for words the lexicon does not know, within distance 2; the lexical repair when there was
+one. The original word is always the baseline a candidate must beat (see `decision`), so it
+is not listed here.
 """
 
 from __future__ import annotations

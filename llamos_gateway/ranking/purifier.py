@@ -143,7 +143,8 @@ class RankedPurifier:
 
     async def _rank(self, first: PurifyResult, targets: list[_Target]) -> PurifyResult:
         text = first.purified
-        variants = [text[:t.start] + c.word + text[t.end:] for t in targets for c, _ in t.candidates]
+        variants = [text[:t.start] + c.word + text[t.end:]
+                    for t in targets for c, _ in t.candidates]
         scores = await self.scorer.logprobs([text, *variants])
         baseline, k = scores[0], 1
         choices: list[tuple[_Target, Choice]] = []

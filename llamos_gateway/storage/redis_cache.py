@@ -87,7 +87,8 @@ class RedisCache:
             self.stats.misses += 1
         return value, hit
 
-    async def _shared(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, bool]:
+    async def _shared(self, key: str,
+                      compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, bool]:
         cached = await self.get(key)
         if cached is not None:
             return cached, True

@@ -76,7 +76,8 @@ class LocalChatModel:
                                 "choices": choices,
                                 "usage": _usage(" ".join(prompts), " ".join(texts))})
         answer = self._respond(prompts[0])
-        choices = [{"index": k, "message": {"role": "assistant", "content": answer, "refusal": None},
+        choices = [{"index": k,
+                    "message": {"role": "assistant", "content": answer, "refusal": None},
                     "finish_reason": "stop", "logprobs": None} for k in range(n)]
         return self._reply({"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion",
                             "created": created, "model": body.get("model", self.name),
@@ -100,11 +101,13 @@ class LocalChatModel:
                 "created": int(time.time()), "model": body.get("model", self.name)}
         pieces = _split_keep_spaces(answer) or [""]
         if chat:
-            yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+            yield _sse({**base, "choices": [{"index": 0,
+                                             "delta": {"role": "assistant", "content": ""},
                                              "finish_reason": None}]})
         for piece in pieces:
-            choice: dict[str, Any] = ({"index": 0, "delta": {"content": piece}, "finish_reason": None}
-                                      if chat else {"index": 0, "text": piece, "finish_reason": None})
+            choice: dict[str, Any] = (
+                {"index": 0, "delta": {"content": piece}, "finish_reason": None} if chat
+                else {"index": 0, "text": piece, "finish_reason": None})
             yield _sse({**base, "choices": [choice]})
         done: dict[str, Any] = ({"index": 0, "delta": {}, "finish_reason": "stop"} if chat
                                 else {"index": 0, "text": "", "finish_reason": "stop"})

@@ -22,7 +22,8 @@ def llamos(*args: str, cwd: Path, env: dict[str, str] | None = None
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--attacker", "gpt"], "--attacker must be one of offline, llm, not 'gpt'"),
-    (["--defense", "magic"], "--defense must be one of passthrough, lexical, llamos, tiered, ranked, none"),
+    (["--defense", "magic"],
+     "--defense must be one of passthrough, lexical, llamos, tiered, ranked, none"),
     (["--rounds", "0"], "--rounds must be at least 1, not 0"),
     (["--limit", "0"], "--limit must be at least 1, not 0"),
     (["--attacker", "llm"], "--attacker llm needs --attacker-model"),

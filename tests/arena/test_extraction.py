@@ -10,8 +10,10 @@ ORIGINAL = "dull , lifeless , and amateurishly assembled ."
 
 
 @pytest.mark.parametrize(("reply", "sentence"), [
-    ("dull , lifeless , and amateurishly assembld .", "dull , lifeless , and amateurishly assembld ."),
-    ('"dull , lifeles , and amateurishly assembled ."', "dull , lifeles , and amateurishly assembled ."),
+    ("dull , lifeless , and amateurishly assembld .",
+     "dull , lifeless , and amateurishly assembld ."),
+    ('"dull , lifeles , and amateurishly assembled ."',
+     "dull , lifeles , and amateurishly assembled ."),
     ("Answer: dull , lifeless , and amateurishly put together .",
      "dull , lifeless , and amateurishly put together ."),
     ("Sure! Here is the new sentence:\n\nNew sentence:\n\"dull, lifeless and amateurishly built.\"",

@@ -21,8 +21,9 @@ pytestmark = pytest.mark.slow
 
 
 def config(out: Path, **kw: Any) -> ArenaConfig:
-    base: dict[str, Any] = {"limit": 8, "rounds": 2, "defense": "none", "seed": 3, "similarity": "none",
-                            "query_budget": 40, "patience": 0, "output_dir": out}
+    base: dict[str, Any] = {"limit": 8, "rounds": 2, "defense": "none", "seed": 3,
+                            "similarity": "none", "query_budget": 40, "patience": 0,
+                            "output_dir": out}
     return ArenaConfig(**{**base, **kw})
 
 

@@ -103,6 +103,7 @@ def test_tail_without_redis_defaults_to_server_host_and_port(
         serve_gateway: Callable[..., str], fake_url: str, mark_purifier: MarkPurifier) -> None:
     url = serve_gateway(served_settings(fake_url), mark_purifier)
     port = url.removesuffix("/v1").rsplit(":", 1)[1]
-    done = llamos("audit", "tail", env={"LLAMOS_SERVER__PORT": port, "LLAMOS_SERVER__HOST": "0.0.0.0"})
+    done = llamos("audit", "tail",
+                  env={"LLAMOS_SERVER__PORT": port, "LLAMOS_SERVER__HOST": "0.0.0.0"})
     assert done.returncode == 0, done.stderr
     assert done.stderr == f"llamos: the audit trail at http://127.0.0.1:{port} is empty\n"

@@ -49,7 +49,8 @@ CASES: dict[str, Case] = {
     # usage
     "purify-no-text": Case(("purify",), "give a TEXT to purify, or --jsonl"),
     "purify-text-and-jsonl": Case(("purify", "x", "--jsonl"), "not both"),
-    "purify-unknown-backend": Case(("purify", "x", "--defense", "magic"), "--defense must be one of"),
+    "purify-unknown-backend": Case(("purify", "x", "--defense", "magic"),
+                                   "--defense must be one of"),
     "unknown-command": Case(("nope",), "No such command 'nope'"),
     "unknown-option": Case(("models", "--nope"), "No such option: --nope"),
     "eval-file-missing": Case(("eval", "promptattack"), "Missing argument"),

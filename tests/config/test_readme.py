@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_config_table_matches_settings() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- config-table:start -->\n(.*?)\n<!-- config-table:end -->", readme, re.S)
+    block = re.search(r"<!-- config-table:start -->\n(.*?)\n<!-- config-table:end -->", readme,
+                      re.S)
     assert block is not None
     assert block.group(1).strip() == reference_table().strip(), \
         "README config table is stale: paste `llamos config --reference`"

@@ -115,7 +115,8 @@ async def test_shadow_results_are_cached_and_reused_by_enforce() -> None:
     purifier, agent = cached()
     defense = Defense(purifier)
     body = {"model": "m", "messages": [{"role": "user", "content": "bad"}]}
-    shadow_body, shadow = await defense.apply("chat/completions", body, Policy(mode=DefenseMode.SHADOW))
+    shadow_body, shadow = await defense.apply("chat/completions", body,
+                                              Policy(mode=DefenseMode.SHADOW))
     assert shadow_body is body
     assert shadow.cache_hit is False
     enforced_body, enforced = await defense.apply("chat/completions", body, Policy())

@@ -142,7 +142,8 @@ def test_service_and_autoscaler_point_at_the_gateway(
     assert "cpu" in requests, "CPU utilisation targets need a CPU request"
     redis = manifests[("StatefulSet", "llamos-redis")]
     redis_labels = redis["spec"]["template"]["metadata"]["labels"]
-    assert manifests[("Service", "llamos-redis")]["spec"]["selector"].items() <= redis_labels.items()
+    assert (manifests[("Service", "llamos-redis")]["spec"]["selector"].items()
+            <= redis_labels.items())
 
 
 def test_pods_run_unprivileged(manifests: dict[tuple[str, str], dict[str, Any]]) -> None:

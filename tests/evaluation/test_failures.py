@@ -42,7 +42,8 @@ def setup(tmp_path: Path, fake_url: str) -> tuple[list[str], list[str], Path]:
     attacked = [typo(s) for s in sentences]
     attack_file = tmp_path / "attack.json"
     attack_file.write_text(json.dumps({"C1": {"zero—shot": [
-        {"idx": e.idx, "label": e.label, "sentence": a} for e, a in zip(examples, attacked, strict=False)]}}))
+        {"idx": e.idx, "label": e.label, "sentence": a}
+        for e, a in zip(examples, attacked, strict=False)]}}))
     return sentences, attacked, attack_file
 
 

@@ -68,7 +68,8 @@ def test_rewrite_checks_leave_reviews_that_say_such_things_alone() -> None:
     review = "here is a sentence i never expected to write : the sentiment is earned ."
     assert rewrite_problem(review, review.replace("earned", "earnd")) is None
     assert rewrite_problem("positive", "postive") is None
-    assert content_overlap(ORIGINAL, ORIGINAL.replace("stale", "stael").replace("vibrant", "vibrnt")) == 1.0
+    assert content_overlap(ORIGINAL,
+                           ORIGINAL.replace("stale", "stael").replace("vibrant", "vibrnt")) == 1.0
     assert content_overlap("it is .", "it was .") is None
 
 
@@ -151,7 +152,8 @@ def test_bert_score_with_a_tiny_local_bert(tmp_path: Path) -> None:
     transformers.BertModel(config).save_pretrained(tmp_path)
     with open_similarity(f"bert-score:{tmp_path}") as (similarity, _):
         assert similarity is not None and similarity.name == f"bert-score:{tmp_path.name}"
-        assert similarity.score("the film is good", "the film is good").f1 == pytest.approx(1.0, abs=1e-4)
+        assert similarity.score("the film is good",
+                                "the film is good").f1 == pytest.approx(1.0, abs=1e-4)
         assert similarity.score("the film is good", "a dull bad").f1 < 0.999
 
 

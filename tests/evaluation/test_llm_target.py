@@ -91,7 +91,8 @@ async def test_llm_target_over_http(classifier: LocalSentimentClassifier, sst2: 
 
     async def handler(request: httpx.Request) -> httpx.Response:
         assert request.url.path == "/v1/chat/completions"
-        reply = await model.complete(UpstreamCall("chat/completions", orjson.loads(request.content)))
+        reply = await model.complete(UpstreamCall("chat/completions",
+                                                  orjson.loads(request.content)))
         return httpx.Response(200, content=reply.content)
 
     chat = HttpChat("http://gateway.test/v1", transport=httpx.MockTransport(handler))
@@ -138,8 +139,8 @@ async def gateway(monkeypatch: pytest.MonkeyPatch,
         yield components.gateway
 
 
-async def test_llm_target_through_the_in_process_gateway(gateway: object, sst2: Dataset,
-                                                         classifier: LocalSentimentClassifier) -> None:
+async def test_llm_target_through_the_in_process_gateway(
+        gateway: object, sst2: Dataset, classifier: LocalSentimentClassifier) -> None:
     target = LLMTarget(GatewayChat(gateway), "local/sst2-sentiment", sst2.task)
     texts = [e.input for e in sst2.examples[:10]]
     assert (await target.predict(texts)).predicted.tolist() == \

@@ -30,7 +30,8 @@ async def test_shards_merge_to_the_single_process_numbers(
         assert (a.recipe, a.defense, a.mode) == (b.recipe, b.defense, b.mode)
         assert (a.succeeded, a.failed, a.skipped, a.queries) == (b.succeeded, b.failed, b.skipped,
                                                                 b.queries)
-        assert sorted(o.adversarial for o in a.examples) == sorted(o.adversarial for o in b.examples)
+        assert (sorted(o.adversarial for o in a.examples)
+                == sorted(o.adversarial for o in b.examples))
 
 
 def test_parse_defenses() -> None:

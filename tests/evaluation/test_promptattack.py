@@ -51,14 +51,16 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
 def test_word_modification_ratio() -> None:
     clean = "it 's a charming and often affecting journey ."
     assert word_modification_ratio(clean, clean) == 0.0
-    assert word_modification_ratio(clean, clean.replace("affecting", "affeccting")) == pytest.approx(1 / 9)
+    assert (word_modification_ratio(clean, clean.replace("affecting", "affeccting"))
+            == pytest.approx(1 / 9))
     assert word_modification_ratio(clean, "a dull trip .") > 0.5
 
 
 def test_fidelity_filter_by_level() -> None:
     fidelity = FidelityFilter()
     clean = "unflinchingly bleak and desperate"
-    assert fidelity.check(clean, "unflinchingly bleak and desperwte", "C1").passed is False  # 1/4 > 0.15
+    # 1/4 > 0.15
+    assert fidelity.check(clean, "unflinchingly bleak and desperwte", "C1").passed is False
     long_clean = "the acting , costumes , music , cinematography and sound are all astounding"
     assert fidelity.check(long_clean, long_clean.replace("music", "musik"), "C1").passed
     rewrite = "unflinchingly bleak and desperate @fasuv3"

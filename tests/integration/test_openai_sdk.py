@@ -61,7 +61,8 @@ async def test_async_chat_and_stream(gateway_url: str, fake_upstream: FakeOpenAI
     fake_upstream.enqueue(Reply(chunks=[f"w{i} " for i in range(40)]))
     stream = await aclient.chat.completions.create(
         model=model, messages=[{"role": "user", "content": "bad"}], stream=True)
-    pieces = [c.choices[0].delta.content async for c in stream if c.choices and c.choices[0].delta.content]
+    pieces = [c.choices[0].delta.content async for c in stream
+              if c.choices and c.choices[0].delta.content]
     assert "".join(pieces) == "".join(f"w{i} " for i in range(40))  # complete and in order
     assert fake_upstream.history[-1].body["messages"][0]["content"] == "[clean] good"
     await aclient.close()
@@ -126,7 +127,8 @@ def test_auth_and_body_limit_and_timeout(settings_for: Callable[..., Settings],
         client(url).chat.completions.create(model="fake", messages=messages)  # type: ignore[arg-type]
     good = openai.OpenAI(base_url=url, api_key="sk-right", max_retries=0)
     with pytest.raises(openai.APIStatusError) as too_big:
-        good.chat.completions.create(model="fake", messages=[{"role": "user", "content": "y" * 9000}])
+        good.chat.completions.create(model="fake",
+                                     messages=[{"role": "user", "content": "y" * 9000}])
     assert too_big.value.status_code == 413
     fake_upstream.enqueue(Reply(delay_s=3.0))
     with pytest.raises(openai.APIStatusError) as slow:

@@ -48,7 +48,8 @@ def test_the_build_is_seeded_and_reproducible() -> None:
 def test_the_command_writes_corpus_manifest_and_suite(tmp_path: Path) -> None:
     assert main(["--out", str(tmp_path), "--per-domain", "10"]) == 0
     rows = [json.loads(line) for line in (tmp_path / "corpus.jsonl").read_text().splitlines()]
-    perturbed = [json.loads(line) for line in (tmp_path / "perturbed.jsonl").read_text().splitlines()]
+    perturbed = [json.loads(line)
+                 for line in (tmp_path / "perturbed.jsonl").read_text().splitlines()]
     assert len(rows) == json.loads((tmp_path / "manifest.json").read_text())["texts"]
     assert perturbed and {"clean", "attacked", "kind"} <= perturbed[0].keys()
     assert main(["--out", str(tmp_path), "--per-domain", "10", "--check"]) == 0

@@ -9,9 +9,11 @@ from llamos_gateway.lexical.unicode import normalise
     ("h\u0316\u0317e\u0338\u0339l\u0334l\u0335o world", "hello world"),   # heavy
     ("Z\u0337\u0322\u031ba\u0335lgo text", "Zalgo text"),
     ("brb gra\u0328bbing r\u0368amen", "brb grabbing ramen"),              # light: one odd mark
-    ("Charles de\u030f Ga\u0326ulle", "Charles de Gaulle"),                # accents that do not compose here
+    # accents that do not compose here
+    ("Charles de\u030f Ga\u0326ulle", "Charles de Gaulle"),
+    # in Zalgo text every mark goes
     ("ca\u0301fe\u0301 o\u0300 cre\u0300me b\u0338\u0339r\u0334\u0335u\u0302le\u0301e",
-     "cafe o creme brulee"),                                             # in Zalgo text every mark goes
+     "cafe o creme brulee"),
 ])
 def test_excess_marks_are_removed(text: str, clean: str) -> None:
     norm = normalise(text)

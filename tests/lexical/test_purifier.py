@@ -110,7 +110,8 @@ _TEXTS = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_TEXTS)
 def test_purifying_twice_equals_purifying_once(purifier: LexicalPurifier, text: str) -> None:
     once = purifier.purify_text(text).purified

@@ -51,7 +51,8 @@ def test_protected_kinds_come_back_byte_for_byte_and_are_reported(
     "β-blockers and α-agonists; 5 μg of B12",
     "LaTeX vs WhatsApp vs iPhone vs macOS",
     "café crème brûlée, Zürich, Nguyễn, Ångström",
-    "👨\u200d👩\u200d👧 🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f 1\ufe0f\u20e3",
+    "👨\u200d👩\u200d👧 🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    " 1\ufe0f\u20e3",
     "Prix\u00a0: 5\u202f€, m², ½, … ™",
 ])
 def test_ordinary_traffic_comes_back_byte_for_byte(purifier: LexicalPurifier, text: str) -> None:

@@ -54,7 +54,8 @@ def test_what_belongs_to_the_text_stays_byte_for_byte(text: str) -> None:
 
 
 def test_joiners_next_to_punctuation_and_latin_letters_go() -> None:
-    assert normalise("it\u200d's a \u200c\"quote\u200d\" - ok\u200c.").text == "it's a \"quote\" - ok."
+    assert (normalise("it\u200d's a \u200c\"quote\u200d\" - ok\u200c.").text
+            == "it's a \"quote\" - ok.")
 
 
 def test_marks_go_in_latin_text_and_selectors_after_letters() -> None:

@@ -108,7 +108,8 @@ async def test_log_text_does_nothing_above_debug(
     assert sum(1 for r in lines.parsed() if r["logger"] == REQUEST_LOGGER) == 2
 
 
-def test_configure_logging_is_idempotent_and_writes_json(capsys: pytest.CaptureFixture[str]) -> None:
+def test_configure_logging_is_idempotent_and_writes_json(
+        capsys: pytest.CaptureFixture[str]) -> None:
     root = logging.getLogger()
     before, level = list(root.handlers), root.level
     try:

@@ -73,7 +73,8 @@ async def test_a_failed_leader_lets_the_next_worker_compute(redis_settings: Redi
         working.release.set()
         leader = asyncio.create_task(RedisCache(a, ttl_s=100, lock_timeout_s=5).once("k", failing))
         await failing.entered.wait()
-        follower = asyncio.create_task(RedisCache(b, ttl_s=100, lock_timeout_s=5).once("k", working))
+        follower = asyncio.create_task(
+            RedisCache(b, ttl_s=100, lock_timeout_s=5).once("k", working))
         await asyncio.sleep(0.02)
         failing.release.set()
         with pytest.raises(RuntimeError):

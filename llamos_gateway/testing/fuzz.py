@@ -198,7 +198,8 @@ def _token_ids() -> st.SearchStrategy[Any]:
 def _bodies(route: str) -> st.SearchStrategy[Any]:
     model = mostly(st.sampled_from(MODELS), texts(20) | ANY_JSON)
     if route == "chat":
-        required = {"model": model, "messages": either(st.lists(_message(), min_size=1, max_size=4))}
+        required = {"model": model,
+                    "messages": either(st.lists(_message(), min_size=1, max_size=4))}
         optional = {**_common(), "max_completion_tokens": either(st.integers(-5, 50)),
                     "tools": ANY_JSON, "response_format": ANY_JSON}
     elif route == "completions":

@@ -1,4 +1,5 @@
-"""Model routing: the name a client sends -> the upstream that serves it, and the upstream's name."""
+"""Model routing: the name a client sends -> the upstream that serves it, and the upstream's
+name."""
 
 from __future__ import annotations
 

@@ -45,8 +45,9 @@ class EventStreamCheck:
         return data[:cut]
 
     def close(self) -> bytes:
-        """The upstream ended the stream: it must have said `[DONE]` (when required). Returns the last line
-        when it had no newline (checked, to be relayed); raises when the stream was bad."""
+        """The upstream ended the stream: it must have said `[DONE]` (when required). Returns the
+        last line when it had no newline (checked, to be relayed); raises when the stream was
+        bad."""
         rest, self._partial = self._partial, b""
         problem = self._problem(rest.rstrip(b"\r")) if rest.strip() else None
         if problem is None and not self.done:

@@ -6,9 +6,10 @@ this module only checks the fields the gateway itself relies on and names the ba
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from pydantic import BaseModel, ValidationError
 
 from llamos_gateway.errors import InvalidRequest
 from llamos_gateway.upstream import Endpoint
@@ -31,6 +32,20 @@ def parse_json(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequest("request body must be a JSON object")
     return body
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def parse_model(model: type[Body], raw: bytes) -> Body:
+    """A gateway-defined request body (`/v1/purify`, the guardrail API): the first validation
+    error becomes a 400 naming its field."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        param = ".".join(str(p) for p in first["loc"]) or None
+        raise InvalidRequest(f"{param or 'body'}: {first['msg']}", param=param) from None
 
 
 def validate(endpoint: Endpoint, body: dict[str, Any]) -> None:

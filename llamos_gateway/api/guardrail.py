@@ -26,12 +26,13 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from llamos_gateway.api.openai_routes import authenticate, components, read_body
 from llamos_gateway.defense import DefenseMode
-from llamos_gateway.errors import InvalidRequest, LlamosError
+from llamos_gateway.errors import LlamosError
+from llamos_gateway.schemas import parse_model
 from llamos_gateway.trace import Trace
 
 router = APIRouter()
@@ -58,7 +59,7 @@ async def litellm_guardrail(request: Request) -> Response:
     try:
         principal = authenticate(request)
         trace.key_id = principal.key_id
-        body = _parse(await read_body(request, llamos.settings.limits.max_body_bytes))
+        body = parse_model(GuardrailBody, await read_body(request, llamos.settings.limits.max_body_bytes))
         trace.model = body.model
         texts = body.texts or []
         policy = llamos.gateway.policies.resolve(body.model, key=principal.policy)
@@ -91,15 +92,6 @@ async def litellm_guardrail(request: Request) -> Response:
     for i, new in zip(chosen, forwarded, strict=True):
         out[i] = new
     return _answer({"action": "GUARDRAIL_INTERVENED", "texts": out}, headers)
-
-
-def _parse(raw: bytes) -> GuardrailBody:
-    try:
-        return GuardrailBody.model_validate_json(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        param = ".".join(str(p) for p in first["loc"]) or None
-        raise InvalidRequest(f"{param or 'body'}: {first['msg']}", param=param) from None
 
 
 def _chosen(texts: list[str], messages: list[dict[str, Any]] | None,

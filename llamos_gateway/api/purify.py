@@ -25,7 +25,7 @@ from dataclasses import replace
 
 import orjson
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from llamos_gateway.api.openai_routes import authenticate, components, header_task, read_body
@@ -33,7 +33,8 @@ from llamos_gateway.defense import DefenseOutcome, PurifyResult, Task
 from llamos_gateway.defense.codec import public
 from llamos_gateway.defense.fallback import ATTEMPTS
 from llamos_gateway.defense.policy import Verdict
-from llamos_gateway.errors import InvalidRequest, LlamosError
+from llamos_gateway.errors import LlamosError
+from llamos_gateway.schemas import parse_model
 from llamos_gateway.trace import Trace
 
 router = APIRouter()
@@ -54,7 +55,7 @@ async def purify(request: Request) -> Response:
     trace = Trace(request_id=request.state.request_id, route="purify")
     try:
         trace.key_id = authenticate(request).key_id
-        body = _parse(await read_body(request, llamos.settings.limits.max_body_bytes))
+        body = parse_model(PurifyBody, await read_body(request, llamos.settings.limits.max_body_bytes))
         task = body.task or header_task(request) or llamos.settings.defense.task
         outcome = await llamos.defense.purify(body.texts, task=task, backend=body.backend)
     except LlamosError as exc:
@@ -72,15 +73,6 @@ async def purify(request: Request) -> Response:
     llamos.observe(trace)
     return Response(orjson.dumps(_report(body.texts, outcome, trace)),
                     media_type="application/json", headers=headers)
-
-
-def _parse(raw: bytes) -> PurifyBody:
-    try:
-        return PurifyBody.model_validate_json(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        param = ".".join(str(p) for p in first["loc"]) or None
-        raise InvalidRequest(f"{param or 'body'}: {first['msg']}", param=param) from None
 
 
 def _report(texts: Sequence[str], outcome: DefenseOutcome, trace: Trace) -> dict[str, object]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from llamos_gateway.lexical.candidates import LETTERS, edits1
+
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def _keyboard() -> dict[str, str]:
@@ -42,17 +43,6 @@ class Candidate:
     word: str
     distance: int  # edit distance from the word as written (0: the lexical repair kept)
     source: str    # "lexical", "edit1", "edit2"
-
-
-def edits1(word: str) -> set[str]:
-    """Every deletion, transposition, substitution and insertion."""
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    out = {a + b[1:] for a, b in splits if b}
-    out.update(a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1)
-    out.update(a + c + b[1:] for a, b in splits if b for c in LETTERS)
-    out.update(a + c + b for a, b in splits for c in LETTERS)
-    out.discard(word)
-    return out
 
 
 def keyboard_edits1(word: str) -> set[str]:

@@ -13,7 +13,9 @@ from llamos_gateway.errors import ConfigError
 from llamos_gateway.settings import ModelSpec, Settings
 
 # The built-in offline models (wiring.local_models maps each to its implementation).
-BUILTIN_MODELS = ("local/echo", "local/sst2-sentiment")
+BUILTIN_MODELS = ("local/echo", "local/sst2-sentiment", "local/smollm2")
+# Not a model by itself: `local/gguf` with `gguf_path` serves that GGUF file in process.
+GGUF_MODEL = "local/gguf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +29,13 @@ class RoutePlan:
 def plan_route(alias: str, spec: ModelSpec, *, key: str | None = None) -> RoutePlan:
     """`key` names where the model was written (`models.NAME`, `defense.model`) in errors."""
     if spec.model.startswith("local/"):
+        where = f"models.{alias}.model" if key is None else (
+            key if key.endswith(".model") else f"{key}.model")
+        if spec.model == GGUF_MODEL:
+            if spec.gguf_path is None:
+                raise ConfigError(f"{where}: {GGUF_MODEL} needs gguf_path (a GGUF file)")
+            return RoutePlan(alias, "local", alias, "llama.cpp")
         if spec.model not in BUILTIN_MODELS:
-            where = f"models.{alias}.model" if key is None else (
-                key if key.endswith(".model") else f"{key}.model")
             raise ConfigError(f"{where}: unknown built-in model '{spec.model}' "
                               f"(built-ins: {', '.join(sorted(BUILTIN_MODELS))})")
         return RoutePlan(alias, "local", spec.model, "llamos-local")

@@ -118,6 +118,10 @@ class ModelSpec(_Group):
     # completions when the upstream answers 404/405; passthrough only forwards; translate
     # always translates (litellm and built-in models always translate)
     responses: Literal["auto", "passthrough", "translate"] = "auto"
+    request_id_header: str | None = Field(
+        None, description="send the request id to this model under this header (default: not sent)")
+    gguf_path: Path | None = Field(
+        None, description="with model local/gguf: the GGUF file served in process by llama.cpp")
 
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) if self.api_key_env else None
@@ -149,6 +153,10 @@ class DefenseSettings(_Group):
     task: Task | None = Field(
         None, description="default task hint for the agent (header x-llamos-task overrides)")
     prompts_dir: Path = Field(PROMPTS_DIR, description="directory holding llamos/ (and attacker/) prompt files")
+    response_format: Literal["auto", "json_object", "json_schema", "off"] = Field(
+        "auto", description="how the agent's reply is constrained; auto = json_schema for an in-process local model, else json_object")
+    prompt_set: Literal["default", "compact"] = Field(
+        "default", description="agent prompts: default (paper-faithful, prompts_dir/llamos) or compact (small models, prompts_dir/llamos-compact)")
     examples: int = Field(4, ge=0, le=64, description="in-context examples given to the agent")
     timeout_s: float = Field(20.0, gt=0, description="defense model call timeout")
     max_retries: int = Field(1, ge=0, le=5, description="defense model retries (errors, unparseable replies)")
@@ -273,7 +281,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     models: dict[str, ModelSpec] = Field(
         default_factory=dict,
-        description=r"alias -> {model, api_base, api_key_env, passthrough, timeout_s, max_retries, extra_headers, responses, defense}; responses = auto \| passthrough \| translate for POST /v1/responses; defense = this model's policy {mode, backend, action, block_threshold, roles, task}")
+        description=r"alias -> {model, api_base, api_key_env, passthrough, timeout_s, max_retries, extra_headers, request_id_header, gguf_path, responses, defense}; responses = auto \| passthrough \| translate for POST /v1/responses; defense = this model's policy {mode, backend, action, block_threshold, roles, task}")
     defense: DefenseSettings = Field(default_factory=DefenseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)

@@ -14,14 +14,14 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 
 from llamos_gateway import backends
 from llamos_gateway.agent.guards import DriftLimits
 from llamos_gateway.agent.prompts import PromptSet, load_prompts
-from llamos_gateway.agent.purifier import LLMPurifier
+from llamos_gateway.agent.purifier import LLMPurifier, ResponseFormat
 from llamos_gateway.auth import Authenticator
 from llamos_gateway.defense import Defense, DefenseMode, FailPolicy, Purifier
 from llamos_gateway.defense.caching import CachingPurifier
@@ -38,7 +38,8 @@ from llamos_gateway.storage.audit import AuditTrail
 from llamos_gateway.storage.state import open_shared_state
 from llamos_gateway.trace import RequestObserver, Trace
 from llamos_gateway.upstream import Upstream
-from llamos_gateway.upstream.local import LocalChatModel, echo_model
+from llamos_gateway.upstream.llamacpp import LlamaCppUpstream
+from llamos_gateway.upstream.local import echo_model
 from llamos_gateway.upstream.passthrough import HttpUpstream, build_http_client, probe
 from llamos_gateway.upstream.router import ModelRouter, Route
 
@@ -104,12 +105,27 @@ class Components:
             "checks": checks}
 
 
-def local_models() -> dict[str, Callable[[], LocalChatModel]]:
-    """The built-in offline models, by name (the names are `routing.BUILTIN_MODELS`)."""
-    return {"local/echo": echo_model, "local/sst2-sentiment": _sentiment_model}
+def local_models() -> dict[str, Callable[[], Upstream]]:
+    """The built-in offline models, by name (the names are `routing.BUILTIN_MODELS`).
+    `local/smollm2` loads its GGUF file on first use."""
+    return {"local/echo": echo_model, "local/sst2-sentiment": _sentiment_model,
+            "local/smollm2": lambda: LlamaCppUpstream("local/smollm2")}
 
 
-def _sentiment_model() -> LocalChatModel:
+def _once(factory: Callable[[], Upstream]) -> Callable[[], Upstream]:
+    """`factory`, built at most once: every route to a built-in shares one instance (one
+    loaded model per process, however many aliases and the defense name it)."""
+    made: list[Upstream] = []
+
+    def build() -> Upstream:
+        if not made:
+            made.append(factory())
+        return made[0]
+
+    return build
+
+
+def _sentiment_model() -> Upstream:
     # imported here: the evaluation package is not needed to serve other models
     from llamos_gateway.evaluation.sentiment_model import sentiment_model
 
@@ -118,7 +134,7 @@ def _sentiment_model() -> LocalChatModel:
 
 def build_router(settings: Settings, client: aiohttp.ClientSession) -> ModelRouter:
     routes: dict[str, Route] = {}
-    builtins = local_models()
+    builtins = {name: _once(factory) for name, factory in local_models().items()}
     for name, factory in builtins.items():
         routes[name] = Route(name, factory(), name, "llamos-local", "local")
     for alias, spec in settings.models.items():
@@ -130,7 +146,7 @@ def build_router(settings: Settings, client: aiohttp.ClientSession) -> ModelRout
 
 def _defense_route(model: str, index: int, settings: Settings, client: aiohttp.ClientSession,
                    routes: dict[str, Route],
-                   builtins: dict[str, Callable[[], LocalChatModel]]) -> Route:
+                   builtins: dict[str, Callable[[], Upstream]]) -> Route:
     """A defense LLM: one of the aliases, or a model string of its own (`defense.model`, or
     its `index`-th entry when it is a list of fallbacks)."""
     d = settings.defense
@@ -149,12 +165,16 @@ def _defense_route(model: str, index: int, settings: Settings, client: aiohttp.C
 
 
 def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.ClientSession,
-           builtins: dict[str, Callable[[], LocalChatModel]], *, key: str,
+           builtins: dict[str, Callable[[], Upstream]], *, key: str,
            warn: bool = True) -> Route:
     """`key`: where the user wrote this model, named in errors and in the warning about an
     unset key variable (`warn=False`: already said under another key)."""
     plan = plan_route(alias, spec, key=key)
     if plan.path == "local":
+        if spec.gguf_path is not None:  # local/gguf: one loaded file per path
+            key_ = f"gguf:{spec.gguf_path.resolve()}"
+            builtins.setdefault(key_, _once(lambda: LlamaCppUpstream(alias, spec.gguf_path)))
+            return Route(alias, builtins[key_](), plan.upstream_model, plan.owned_by, plan.path)
         return Route(alias, builtins[spec.model](), plan.upstream_model, plan.owned_by, plan.path)
     if warn and spec.api_key_env and spec.api_key() is None:
         log.warning("%s: environment variable %s is not set", key, spec.api_key_env)
@@ -166,7 +186,7 @@ def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.Clie
             name=alias, api_base=spec.api_base, client=client, api_key=spec.api_key(),
             max_retries=spec.max_retries if spec.max_retries is not None else limits.max_retries,
             timeout_s=spec.timeout_s or limits.upstream_timeout_s,
-            extra_headers=spec.extra_headers)
+            extra_headers=spec.extra_headers, request_id_header=spec.request_id_header)
         return Route(alias, upstream, plan.upstream_model, plan.owned_by, plan.path,
                      responses=spec.responses)
     from llamos_gateway.upstream.litellm_adapter import LiteLLMUpstream
@@ -237,9 +257,18 @@ class BackendBuilder:
                                max_length_ratio=d.max_length_ratio),
             timeout_s=d.timeout_s, max_retries=d.max_retries,
             idempotence_check=d.idempotence_check,
+            response_format=_response_format(d.response_format, route),
             # a rewrite the guards reject is a defense failure under fail-closed
             drift_policy="reject" if d.fail_policy == "closed" else "forward",
             inflight=self._inflight)
+
+
+def _response_format(configured: str, route: Route) -> ResponseFormat:
+    """`auto`: a JSON schema for a model run in process by llama.cpp (its grammar for any JSON
+    is slow and lets a small model wander), OpenAI's JSON mode for every other model."""
+    if configured == "auto":
+        return "json_schema" if isinstance(route.upstream, LlamaCppUpstream) else "json_object"
+    return cast(ResponseFormat, configured)
 
 
 def cached(settings: Settings, purifier: Purifier, cache: Cache, *,
@@ -296,8 +325,13 @@ def defense_backends(settings: Settings, builder: BackendBuilder,
 
 
 def agent_prompts(settings: Settings) -> PromptSet:
-    """The LLAMOS agent's prompt set from the configured files."""
-    return load_prompts(settings.defense.prompts_dir / "llamos", examples=settings.defense.examples)
+    """The LLAMOS agent's prompt set from the configured files (`defense.prompt_set`)."""
+    d = settings.defense
+    return load_prompts(d.prompts_dir / PROMPT_SET_DIRS[d.prompt_set], examples=d.examples)
+
+
+# defense.prompt_set -> the directory under defense.prompts_dir
+PROMPT_SET_DIRS = {"default": "llamos", "compact": "llamos-compact"}
 
 
 def _probe_http(client: aiohttp.ClientSession, base: str) -> Probe:

@@ -14,8 +14,9 @@ from asgi_lifespan import LifespanManager
 from llamos_gateway.api.app import create_app
 from llamos_gateway.defense.protocol import Purifier
 from llamos_gateway.localllm import LocalModel, bundled_model_path
+from llamos_gateway.localllm.server import server_command
 from llamos_gateway.settings import RedisSettings, Settings, load_settings
-from llamos_gateway.testing import FakeOpenAI, MarkPurifier, ServedApp
+from llamos_gateway.testing import FakeOpenAI, MarkPurifier, ServedApp, ServerProcess, free_port
 from llamos_gateway.wiring import Components, open_components
 from tests.storage.redis_helpers import (
     SHARED_URL,
@@ -42,6 +43,18 @@ def local_model() -> Iterator[LocalModel]:
     model = LocalModel(bundled_model_path())
     yield model
     model.close()
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama-cpp-python's own OpenAI-compatible server on the bundled model, started once for
+    the session on a free port (as `llamos local-llm serve` starts it); its /v1 base URL. The
+    model is served as `smollm2`."""
+    command = server_command(bundled_model_path(), alias="smollm2", port=(port := free_port()),
+                             n_ctx=2048, n_threads=1)
+    log = tmp_path_factory.mktemp("llama-cpp-server") / "server.log"
+    with ServerProcess(command, port=port, log_path=log, ready_path="/v1/models") as server:
+        yield server.url + "/v1"
 
 
 @pytest.fixture(scope="session")

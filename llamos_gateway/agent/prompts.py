@@ -3,7 +3,9 @@
 Layout of the prompt directory:
 
 - `agent_instruction.md`: the system message; placeholders `${defense_guidance}` and
-  `${task_context}` (both required).
+  `${task_context}` (both required) and, optionally, `${examples}`: the demonstrations are
+  then written into the system message (static, so a server's prefix cache keeps it) instead
+  of being sent as user/assistant turns.
 - `defense_guidance.md`: repair strategies, pasted into the instruction. No placeholders.
 - `input.md`: the user message; placeholders `${boundary}` and `${text}` (both required).
 - `examples.jsonl`: demonstrations, one JSON object a line:
@@ -30,6 +32,7 @@ from llamos_gateway.errors import ConfigError
 TASKS = tuple(t.value for t in Task)
 
 _INSTRUCTION_VARS = frozenset({"defense_guidance", "task_context"})
+_INLINE_EXAMPLES = "examples"  # optional in the instruction
 _INPUT_VARS = frozenset({"boundary", "text"})
 
 
@@ -69,6 +72,7 @@ class PromptSet:
     example_count: int
     version: str
     systems: dict[str | None, str]  # rendered once per task at load time
+    inline_examples: bool = False  # the examples are in the system message, not turns
 
     def system(self, task: str | None) -> str:
         rendered = self.systems.get(task)
@@ -89,7 +93,7 @@ class PromptSet:
         if task is not None and task not in TASKS:
             raise ConfigError(f"unknown defense task {task!r}; expected one of {', '.join(TASKS)}")
         out = [Message("system", self.system(task))]
-        for example in self.chosen_examples(task):
+        for example in () if self.inline_examples else self.chosen_examples(task):
             out.append(Message("user", self.user(example.input, boundary)))
             out.append(Message("assistant", example.answer()))
         out.append(Message("user", self.user(text, boundary)))
@@ -101,7 +105,9 @@ def load_prompts(directory: Path, *, examples: int = 4) -> PromptSet:
     instruction_text = read_prompt(directory / "agent_instruction.md")
     input_text = read_prompt(directory / "input.md")
     guidance = read_prompt(directory / "defense_guidance.md").strip()
-    instruction = prompt_template(instruction_text, "agent_instruction.md", _INSTRUCTION_VARS)
+    inline = _INLINE_EXAMPLES in Template(instruction_text).get_identifiers()
+    instruction = prompt_template(instruction_text, "agent_instruction.md",
+                                  _INSTRUCTION_VARS | ({_INLINE_EXAMPLES} if inline else set()))
     user = prompt_template(input_text, "input.md", _INPUT_VARS)
     if "$" in guidance and Template(guidance).get_identifiers():
         raise ConfigError("prompt defense_guidance.md must not contain ${...} placeholders")
@@ -113,13 +119,22 @@ def load_prompts(directory: Path, *, examples: int = 4) -> PromptSet:
                        ("defense_guidance.md", guidance), ("examples.jsonl", examples_raw),
                        *sorted(tasks.items()), ("examples", str(examples))):
         digest.update(name.encode() + b"\0" + body.encode() + b"\0")
+    shown = {task: tuple(e for e in parsed if e.task is None or e.task == task)[:examples]
+             for task in (None, *tasks)}
     systems: dict[str | None, str] = {
-        task: instruction.substitute(defense_guidance=guidance,
-                                     task_context=tasks.get(task, "") if task else "")
+        task: instruction.substitute(
+            defense_guidance=guidance, task_context=tasks.get(task, "") if task else "",
+            **({_INLINE_EXAMPLES: _inline(shown[task])} if inline else {}))
         for task in (None, *tasks)}
     return PromptSet(instruction=instruction, guidance=guidance, input=user,
                      examples=parsed, tasks=tasks, example_count=examples,
-                     version="llamos-" + digest.hexdigest()[:12], systems=systems)
+                     version="llamos-" + digest.hexdigest()[:12], systems=systems,
+                     inline_examples=inline)
+
+
+def _inline(examples: tuple[Example, ...]) -> str:
+    """Demonstrations written into the instruction: the input, then the answer, per pair."""
+    return "\n".join(f"{e.input}\n{e.answer()}" for e in examples)
 
 
 def read_prompt(path: Path) -> str:

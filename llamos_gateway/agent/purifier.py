@@ -39,6 +39,13 @@ OSCILLATION = "idempotence_oscillation"
 RETRIED = "defense_retried"
 
 DriftPolicy = Literal["forward", "reject"]
+# How the reply is constrained: OpenAI's JSON mode, a JSON schema (OpenAI's structured
+# outputs; small local models need it: a grammar over two fields is also much faster for
+# llama.cpp than one over any JSON), or nothing.
+ResponseFormat = Literal["json_object", "json_schema", "off"]
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["purified", "changed"],
+    "properties": {"purified": {"type": "string"}, "changed": {"type": "boolean"}}}
 _OPTIONAL_PARAMS = ("response_format", "max_tokens", "temperature")
 
 
@@ -47,6 +54,7 @@ class _Reply:
     answer: AgentAnswer
     boundary: str
     tokens: int
+    prompt_tokens: int
     attempts: int
     defense_ms: float
 
@@ -60,7 +68,8 @@ class LLMPurifier:
                  task: str | None = None, limits: DriftLimits | None = None,
                  timeout_s: float = 20.0, max_retries: int = 1,
                  idempotence_check: bool = False, drift_policy: DriftPolicy = "forward",
-                 json_mode: bool = True, inflight: asyncio.Semaphore | None = None,
+                 response_format: ResponseFormat = "json_object",
+                 inflight: asyncio.Semaphore | None = None,
                  boundary: Callable[[str], str] = new_boundary) -> None:
         self._upstream = upstream
         self._model = model
@@ -71,7 +80,7 @@ class LLMPurifier:
         self._retries = max_retries
         self._idempotence = idempotence_check
         self._drift_policy = drift_policy
-        self._json_mode = json_mode
+        self._response_format = response_format
         self._boundary = boundary
         self._dropped: set[str] = set()
         # A burst of flagged requests must not become a burst of defense calls: `inflight`
@@ -90,7 +99,7 @@ class LLMPurifier:
         return (f"{self.name}|{self._model}|{self._prompts.version}|edit={limits.max_edit_ratio}"
                 f"|length={limits.max_length_ratio}|slack={limits.slack_chars}"
                 f"|drift={self._drift_policy}|idempotence={self._idempotence}"
-                f"|default_task={self._task}")
+                f"|default_task={self._task}|format={self._response_format}")
 
     async def purify(self, request: PurifyRequest) -> PurifyResult:
         started = time.perf_counter()
@@ -107,7 +116,8 @@ class LLMPurifier:
         fallback = drift_reason(original, purified, boundary=reply.boundary, limits=self._limits)
         tokens = reply.tokens
         extra: dict[str, object] = {"parse": reply.answer.path, "attempts": reply.attempts,
-                                    "defense_ms": round(reply.defense_ms, 3)}
+                                    "defense_ms": round(reply.defense_ms, 3),
+                                    "prompt_tokens": reply.prompt_tokens}
         if fallback is not None:
             log.warning("defense output rejected: %s (prompt %s)", fallback, self._prompts.version)
             if self._drift_policy == "reject":
@@ -118,6 +128,7 @@ class LLMPurifier:
         elif self._idempotence and purified != original:
             again = await self._ask(purified, task)
             tokens += again.tokens
+            extra["prompt_tokens"] = reply.prompt_tokens + again.prompt_tokens
             extra["defense_ms"] = round(reply.defense_ms + again.defense_ms, 3)
             if again.answer.purified != purified:
                 reasons.append(OSCILLATION)
@@ -138,8 +149,11 @@ class LLMPurifier:
             "temperature": 0,
             "max_tokens": len(text) // 2 + 128,
         }
-        if self._json_mode:
+        if self._response_format == "json_object":
             body["response_format"] = {"type": "json_object"}
+        elif self._response_format == "json_schema":
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "purification", "schema": self._schema(text)}}
         for param in self._dropped:
             body.pop(param, None)
         return body
@@ -188,15 +202,24 @@ class LLMPurifier:
                 reason, detail = DEFENSE_ERROR, f"defense model answered HTTP {reply.status}"
                 continue
             try:
-                content, tokens = _completion(reply.content)
+                content, tokens, prompt_tokens = _completion(reply.content)
                 answer = parse_answer(content)
             except ParseFailure as exc:
                 reason, detail = DEFENSE_UNPARSEABLE, f"defense model reply unusable: {exc}"
                 continue
-            return _Reply(answer=answer, boundary=boundary, tokens=tokens, attempts=attempt,
+            return _Reply(answer=answer, boundary=boundary, tokens=tokens,
+                          prompt_tokens=prompt_tokens, attempts=attempt,
                           defense_ms=spent_ms)
         log.warning("defense unavailable: %s (%s)", reason, detail)
         raise DefenseUnavailable(detail, reason=reason)
+
+    def _schema(self, text: str) -> dict[str, Any]:
+        """The answer's schema, the purified text no longer than the length guard allows (a
+        grammar then stops a model that repeats itself where the guard would reject it)."""
+        longest = int(len(text) * self._limits.max_length_ratio) + self._limits.slack_chars
+        purified = {**ANSWER_SCHEMA["properties"]["purified"], "maxLength": longest}
+        return {**ANSWER_SCHEMA, "properties": {**ANSWER_SCHEMA["properties"],
+                                                "purified": purified}}
 
     def _drop_unsupported(self, exc: LlamosError, sent: dict[str, Any]) -> bool:
         """A 400 naming one of our optional parameters (some servers reject `response_format`,
@@ -220,8 +243,8 @@ def _keep_outer_whitespace(original: str, purified: str) -> str:
         original.find(core) + len(core):]
 
 
-def _completion(content: bytes) -> tuple[str, int]:
-    """The assistant text and total tokens of an OpenAI chat completion body."""
+def _completion(content: bytes) -> tuple[str, int, int]:
+    """The assistant text, total and prompt tokens of an OpenAI chat completion body."""
     try:
         body = orjson.loads(content)
         message = body["choices"][0]["message"]
@@ -231,5 +254,7 @@ def _completion(content: bytes) -> tuple[str, int]:
     if not isinstance(text, str):
         raise ParseFailure("completion has no text content")
     usage = body.get("usage") if isinstance(body, dict) else None
-    tokens = usage.get("total_tokens", 0) if isinstance(usage, dict) else 0
-    return text, tokens if isinstance(tokens, int) else 0
+    usage = usage if isinstance(usage, dict) else {}
+    tokens, prompt = usage.get("total_tokens", 0), usage.get("prompt_tokens", 0)
+    return (text, tokens if isinstance(tokens, int) else 0,
+            prompt if isinstance(prompt, int) else 0)

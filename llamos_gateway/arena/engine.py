@@ -148,7 +148,9 @@ class Arena:
             defense_calls=memo.calls, attack_queries=sum(o.queries for o in outcomes),
             examples=n, clean_correct=correct, successes=len(lessons), attempts=len(outcomes),
             seconds=round(time.perf_counter() - started, 3),
-            defense_failures=dict(defended.stats.failures), **judged(outcomes, correct))
+            defense_failures=dict(defended.stats.failures),
+            defense_prompt_tokens=round(defended.stats.prompt_tokens_per_call, 1),
+            **judged(outcomes, correct))
         return outcomes, record
 
     async def _attack(self, number: int, example: Example, clean: int,

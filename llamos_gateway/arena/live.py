@@ -17,7 +17,7 @@ from llamos_gateway.arena.roles import RoundRecord
 
 # Short enough for an 80-column terminal; arena.md spells them out.
 HEADERS = ("round", "ASR", "no floor", "of passed", "robust", "fidelity", "clean chg",
-           "atk pool", "def pool", "def calls", "def fail", "queries")
+           "atk pool", "def pool", "def calls", "def fail", "tok/call", "queries")
 
 
 class LiveTable:

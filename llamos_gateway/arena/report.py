@@ -15,9 +15,10 @@ from llamos_gateway.files import atomic_write
 COLUMNS = ("round", "attack_success_rate", "unfiltered_attack_success_rate",
            "passed_attack_success_rate", "robust_accuracy", "fidelity_pass_rate",
            "clean_changed_rate", "attacker_pool", "defender_pool", "defense_calls",
-           "defense_failures", "attack_queries")
+           "defense_failures", "defense_prompt_tokens", "attack_queries")
 HEADERS = ("round", "ASR", "ASR no floor", "ASR of passed", "robust acc", "fidelity pass",
            "clean changed", "attacker pool", "defender pool", "defense calls", "defense failures",
+           "prompt tok/call",
            "attack queries")
 
 

@@ -201,4 +201,5 @@ class RoundRecord:
     candidates: dict[str, int] = field(default_factory=dict)  # instruction -> candidates judged
     rejections: dict[str, dict[str, int]] = field(default_factory=dict)  # instr. -> reason -> n
     rejected: list[dict[str, Any]] = field(default_factory=list)  # the rejected candidates
+    defense_prompt_tokens: float = 0.0  # per text the defense model read (mean)
     extra: dict[str, Any] = field(default_factory=dict)

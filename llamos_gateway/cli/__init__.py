@@ -32,10 +32,10 @@ def build_cli() -> typer.Typer:
     )
     app.callback()(help_when_bare)
     # Each command module exposes register(app).
-    from llamos_gateway.cli import arena, audit, config, purify, serve
+    from llamos_gateway.cli import arena, audit, config, local_llm, purify, serve
     from llamos_gateway.cli import eval as eval_cmd
 
-    for module in (serve, purify, config, eval_cmd, audit, arena):
+    for module in (serve, purify, config, eval_cmd, audit, arena, local_llm):
         module.register(app)
     return app
 

@@ -73,6 +73,8 @@ def restore(raw: bytes, *, text: str | None = None, hit: bool = False,
     tokens, extra = int(data["defense_tokens"]), dict(data["extra"])
     if hit:
         extra["cached_defense_tokens"] = tokens
+        if "prompt_tokens" in extra:  # read by the model once, when it was cached
+            extra["cached_prompt_tokens"] = extra.pop("prompt_tokens")
     return decode(data, original=original, purified=purified, cache_hit=hit, extra=extra,
                   edits=tuple(decode_edit(e, shift) for e in data["edits"]),
                   protected=tuple(decode_protected(p, shift) for p in data.get("protected", ())),

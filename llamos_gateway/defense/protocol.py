@@ -100,6 +100,12 @@ class PurifyResult:
     def changed(self) -> bool:
         return self.purified != self.original
 
+    @property
+    def prompt_tokens(self) -> int:
+        """Prompt tokens the defense model read for this text (0 when it was not asked)."""
+        value = self.extra.get("prompt_tokens", 0)
+        return value if isinstance(value, int) else 0
+
     def with_timing(self, started: float) -> PurifyResult:
         return replace(self, purify_ms=(time.perf_counter() - started) * 1000.0)
 

@@ -119,5 +119,6 @@ def _join(original: str, results: list[PurifyResult], backend: str) -> PurifyRes
         fallback=fallbacks[0] if fallbacks else None,
         agent_called=any(r.agent_called for r in results),
         defense_tokens=sum(r.defense_tokens for r in results),
-        extra={"pieces": len(results)},
+        extra={"pieces": len(results),
+               "prompt_tokens": sum(r.prompt_tokens for r in results)},
     )

@@ -28,17 +28,25 @@ class DefenseStats:
     changed: int
     total_ms: float
     failures: Mapping[str, int] = field(default_factory=dict)  # reason -> texts
+    agent_calls: int = 0    # texts a defense model read
+    prompt_tokens: int = 0  # the prompt tokens it read for them
 
     @property
     def mean_ms(self) -> float:
         return self.total_ms / self.calls if self.calls else 0.0
+
+    @property
+    def prompt_tokens_per_call(self) -> float:
+        return self.prompt_tokens / self.agent_calls if self.agent_calls else 0.0
 
     def since(self, before: DefenseStats) -> DefenseStats:
         """What happened between `before` and this snapshot."""
         failures = Counter(self.failures)
         failures.subtract(before.failures)
         return DefenseStats(self.calls - before.calls, self.changed - before.changed,
-                            self.total_ms - before.total_ms, failure_counts(failures))
+                            self.total_ms - before.total_ms, failure_counts(failures),
+                            self.agent_calls - before.agent_calls,
+                            self.prompt_tokens - before.prompt_tokens)
 
 
 def failure_counts(counts: Mapping[str, int]) -> dict[str, int]:
@@ -63,11 +71,14 @@ class DefendedClassifier:
         self._changed = 0
         self._total_ms = 0.0
         self._failures: Counter[str] = Counter()
+        self._agent_calls = 0
+        self._prompt_tokens = 0
 
     @property
     def stats(self) -> DefenseStats:
         return DefenseStats(self._calls, self._changed, self._total_ms,
-                            failure_counts(self._failures))
+                            failure_counts(self._failures), self._agent_calls,
+                            self._prompt_tokens)
 
     async def purify_texts(self, texts: Sequence[str]) -> list[str | None]:
         """Each text as the defense forwards it; None where it was refused (fail-closed)."""
@@ -80,6 +91,10 @@ class DefendedClassifier:
             self._total_ms += outcome.purify_ms
             if outcome.failure:
                 self._failures[outcome.failure] += 1
+            for result in outcome.results:
+                if result.agent_called and result.prompt_tokens:
+                    self._agent_calls += 1
+                    self._prompt_tokens += result.prompt_tokens
             out.append(None if outcome.fail_closed else outcome.forwarded([text])[0])
         return out
 

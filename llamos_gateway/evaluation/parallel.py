@@ -63,7 +63,13 @@ def merge_runs(parts: list[RunResult]) -> RunResult:
                             if calls else 0.0),
         wall_s=max(p.wall_s for p in parts), queries=sum(p.queries for p in parts),
         fidelity_pass_rate=_weighted(parts, lambda p: p.fidelity_pass_rate),
-        defense_failures=_summed([p.defense_failures for p in parts]))
+        defense_failures=_summed([p.defense_failures for p in parts]),
+        defense_prompt_tokens=_weighted_by_calls(parts))
+
+
+def _weighted_by_calls(parts: list[RunResult]) -> float:
+    calls = sum(p.defense_calls for p in parts)
+    return sum(p.defense_prompt_tokens * p.defense_calls for p in parts) / calls if calls else 0.0
 
 
 def _summed(counts: Sequence[Mapping[str, int]]) -> dict[str, int]:

@@ -179,5 +179,6 @@ async def _replay_list(instruction: str, strategy: str, items: Sequence[Adversar
                               defense_failures=dict(spent.failures),
                               clean_accuracy_purified=None if name == "none" else accuracy[name],
                               unfiltered_succeeded=flipped, passed_attacked=passed,
-                              fidelity_rejections=dict(rejections)))
+                              fidelity_rejections=dict(rejections),
+                              defense_prompt_tokens=spent.prompt_tokens_per_call))
     return runs

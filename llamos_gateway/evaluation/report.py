@@ -66,7 +66,7 @@ def report_dict(evaluation: Evaluation, command: str, complete: bool = True) -> 
 
 COLUMNS = ("recipe", "defense", "mode", "n", "clean acc", "clean acc purified", "attacked acc",
            "ASR", "ASR cut", "ASR no floor", "ASR of passed", "fidelity pass", "rejected (why)", "avg queries", "avg words", "skipped", "defense calls",
-           "defense ms", "defense failures", "wall s", "queries/s")
+           "defense ms", "prompt tok/call", "defense failures", "wall s", "queries/s")
 
 
 def table_rows(evaluation: Evaluation) -> list[tuple[str, ...]]:
@@ -79,8 +79,8 @@ def table_rows(evaluation: Evaluation) -> list[tuple[str, ...]]:
                      _pct(r.fidelity_pass_rate), failures_text(r.fidelity_rejections),
                      f"{r.avg_queries:.1f}", f"{r.avg_perturbed_words:.2f}", str(r.skipped),
                      str(r.defense_calls), f"{r.defense_latency_ms:.3f}",
-                     failures_text(r.defense_failures), f"{r.wall_s:.1f}",
-                     f"{r.queries_per_s:.0f}"))
+                     f"{r.defense_prompt_tokens:.0f}", failures_text(r.defense_failures),
+                     f"{r.wall_s:.1f}", f"{r.queries_per_s:.0f}"))
     return rows
 
 

@@ -56,6 +56,7 @@ class RunResult:
     unfiltered_succeeded: int | None = None
     passed_attacked: int | None = None
     fidelity_rejections: dict[str, int] = field(default_factory=dict)
+    defense_prompt_tokens: float = 0.0  # per text the defense model read (mean)
     examples: tuple[ExampleOutcome, ...] = field(default=(), repr=False)
 
     @property

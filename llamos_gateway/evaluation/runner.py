@@ -73,6 +73,7 @@ async def _adaptive(recipe: str, name: str, defended: DefendedClassifier, datase
     return summarize(outcomes, recipe=recipe, defense=name, mode="adaptive",
                      clean_accuracy_purified=clean_purified, defense_calls=spent.calls,
                      defense_latency_ms=spent.mean_ms, defense_failures=dict(spent.failures),
+                     defense_prompt_tokens=spent.prompt_tokens_per_call,
                      wall_s=wall, queries=sum(o.queries for o in outcomes))
 
 
@@ -99,6 +100,7 @@ async def _transfer(recipe: str, name: str, defended: DefendedClassifier,
     return summarize(outcomes, recipe=recipe, defense=name, mode="transfer",
                      clean_accuracy_purified=clean_purified, defense_calls=spent.calls,
                      defense_latency_ms=spent.mean_ms, defense_failures=dict(spent.failures),
+                     defense_prompt_tokens=spent.prompt_tokens_per_call,
                      wall_s=wall, queries=len(outcomes))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -61,6 +61,13 @@ def bundled_model_path() -> Path:
     if not path.is_file():
         raise LocalModelUnavailable(f"{BUNDLED_PACKAGE} has no {BUNDLED_FILE}; {INSTALL_HINT}")
     return path
+
+
+def _response_format(json_mode: bool, schema: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """llama-cpp-python's form: a JSON-object grammar, narrowed to `schema` when given."""
+    if schema is not None:
+        return {"type": "json_object", "schema": dict(schema)}
+    return {"type": "json_object"} if json_mode else None
 
 
 def _llama_module() -> Any:
@@ -134,12 +141,15 @@ class LocalModel:
 
     def chat(self, messages: Sequence[dict[str, Any]], *, max_tokens: int = 256,
              temperature: float = 0.0, stop: Sequence[str] | None = None,
-             seed: int | None = None) -> ChatOutput:
-        """One chat completion with the model's own chat template."""
+             seed: int | None = None, json_schema: Mapping[str, Any] | None = None,
+             json_mode: bool = False) -> ChatOutput:
+        """One chat completion with the model's own chat template. `json_mode` constrains the
+        reply to a JSON object (a grammar), `json_schema` to one that fits the schema."""
         with self._generator.lock:
             reply = self._generator.for_prompt(self.reuse_prefix).create_chat_completion(
                 messages=list(messages), max_tokens=max_tokens, temperature=temperature,
-                stop=list(stop or []), seed=self.seed if seed is None else seed)
+                stop=list(stop or []), seed=self.seed if seed is None else seed,
+                response_format=_response_format(json_mode, json_schema))
         choice = reply["choices"][0]
         usage = reply.get("usage") or {}
         return ChatOutput(text=choice["message"].get("content") or "",
@@ -149,13 +159,15 @@ class LocalModel:
 
     def chat_stream(self, messages: Sequence[dict[str, Any]], *, max_tokens: int = 256,
                     temperature: float = 0.0, stop: Sequence[str] | None = None,
-                    seed: int | None = None) -> Iterator[str]:
+                    seed: int | None = None, json_schema: Mapping[str, Any] | None = None,
+                    json_mode: bool = False) -> Iterator[str]:
         """The text of a chat completion, piece by piece. The context stays locked until the
         iterator is exhausted or closed."""
         with self._generator.lock:
             chunks = self._generator.for_prompt(self.reuse_prefix).create_chat_completion(
                 messages=list(messages), max_tokens=max_tokens, temperature=temperature,
-                stop=list(stop or []), seed=self.seed if seed is None else seed, stream=True)
+                stop=list(stop or []), seed=self.seed if seed is None else seed, stream=True,
+                response_format=_response_format(json_mode, json_schema))
             for chunk in chunks:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:

@@ -41,6 +41,7 @@ UPSTREAM_KINDS = {"upstream_timeout": "timeout", "upstream_auth_failed": "auth",
                   "upstream_error": "error", "upstream_invalid_response": "invalid_response"}
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
                       60.0, 120.0)
+_PROMPT_TOKEN_BUCKETS = (100, 200, 400, 800, 1600, 3200, 6400, 12800)
 _UNRESOLVED = "_unresolved"
 
 
@@ -132,6 +133,10 @@ class GatewayMetrics:
                               "through without it (skipped).", ["decision"], registry=r)
         self.cache = Counter("llamos_defense_cache", "Purification cache lookups.", ["result"],
                              registry=r)
+        self.prompt_tokens = Histogram("llamos_defense_prompt_tokens",
+                                       "Prompt tokens the defense model read per text it was "
+                                       "asked about (prompt set and text).", ["backend"],
+                                       buckets=_PROMPT_TOKEN_BUCKETS, registry=r)
         self.rate_limited = Counter("llamos_rate_limited",
                                     "Requests rejected by the gateway's rate limiter.",
                                     ["route", "key_id"], registry=r)
@@ -198,6 +203,8 @@ class GatewayMetrics:
                 self.attempts.labels(attempt["model"], attempt["outcome"]).inc()
             if result.agent_called:
                 self.screen.labels("agent").inc()
+                if result.prompt_tokens:
+                    self.prompt_tokens.labels(result.backend).observe(result.prompt_tokens)
             elif tiered and not result.cache_hit:
                 self.screen.labels("skipped").inc()
             if self._cache_enabled:

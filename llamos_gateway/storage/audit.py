@@ -58,6 +58,7 @@ class AuditText(BaseModel):
     verdict: str = "clean"
     truncated: bool = False
     edits_omitted: int = 0
+    prompt_tokens: int = 0  # of defense_tokens, those the defense model read
 
 
 class AuditRecord(BaseModel):
@@ -81,6 +82,7 @@ class AuditRecord(BaseModel):
     action: str = "purify"
     texts: list[AuditText]
     defense_tokens: int
+    prompt_tokens: int = 0
     purify_ms: float
     upstream_ms: float | None
     total_ms: float | None
@@ -113,6 +115,7 @@ class AuditRecord(BaseModel):
                    for r, v in zip(results, outcome.verdicts[:len(results)], strict=True)],
             texts_omitted=len(outcome.results) - len(results),
             defense_tokens=sum(r.defense_tokens for r in outcome.results),
+            prompt_tokens=sum(r.prompt_tokens for r in outcome.results),
             purify_ms=round(outcome.purify_ms, 3),
             upstream_ms=None if trace.upstream_ms is None else round(trace.upstream_ms, 3),
             total_ms=None if trace.total_ms is None else round(trace.total_ms, 3))
@@ -134,6 +137,7 @@ def _text(result: PurifyResult, verdict: str, store_text: bool,
     data = public(result)
     common: dict[str, Any] = {key: data[key] for key in _AUDITED} | {"verdict": verdict}
     common.update(edits_omitted=omitted, truncated=omitted > 0)
+    common["prompt_tokens"] = result.prompt_tokens
     if store_text:
         return AuditText(original=data["text"], purified=data["purified"], edits=data["edits"],
                          **common)

@@ -87,7 +87,9 @@ class _Static:
 
 class FakeOpenAI:
     def __init__(self, *, default: Reply | None = None, record: bool = True,
-                 models: Sequence[str] = ("fake-model",)) -> None:
+                 models: Sequence[str] = ("fake-model",), uuid_request_ids: bool = False) -> None:
+        """`uuid_request_ids`: answer 400 with an empty body to a request whose
+        `x-request-id` is not a UUID, as llama-cpp-python's server does."""
         self.history: list[Recorded] = []
         self.replies: deque[Reply] = deque()
         self.cancelled_streams = 0
@@ -99,6 +101,7 @@ class FakeOpenAI:
         self._models = tuple(models)
         self._static: _Static | None = None
         self._lock = threading.Lock()
+        self._uuid_request_ids = uuid_request_ids
 
     @classmethod
     def fixed(cls, content: str, *, model: str = "fake-model",
@@ -154,6 +157,9 @@ class FakeOpenAI:
                 self.history.append(Recorded(scope["method"], path, headers, body, raw))
         if scope["method"] == "GET" and path.endswith("/models"):
             await _respond(send, 200, _dumps(self._model_list()))
+            return
+        if self._uuid_request_ids and not _uuid_or_absent(scope):
+            await _respond(send, 400, b"")
             return
         reply = self._next() or self._default
         if reply.echo_header is not None:
@@ -405,6 +411,16 @@ def _chunk(cid: str, model: str, index: int, content: str | None,
              "model": model, "choices": [{"index": index, "delta": delta,
                                           "finish_reason": finish}]}
     return b"data: " + _dumps(chunk) + b"\n\n"
+
+
+def _uuid_or_absent(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            try:
+                uuid.UUID(value.decode("latin-1"))
+            except ValueError:
+                return False
+    return True
 
 
 def _dumps(obj: Any) -> bytes:

@@ -48,7 +48,7 @@ class HttpUpstream:
     def __init__(self, *, name: str, api_base: str, client: aiohttp.ClientSession,
                  api_key: str | None = None, max_retries: int = 2,
                  timeout_s: float | None = None, extra_headers: dict[str, str] | None = None,
-                 backoff_s: float = 0.05) -> None:
+                 backoff_s: float = 0.05, request_id_header: str | None = None) -> None:
         self.name = name
         self._base = api_base.rstrip("/")
         self._client = client
@@ -57,6 +57,10 @@ class HttpUpstream:
         self._timeout = timeout_s
         self._backoff = backoff_s
         self._headers = {"content-type": "application/json", **(extra_headers or {})}
+        # The request id is ours, not the upstream's: sent only under a header the model's
+        # config names (llama-cpp-python's server answers 400 to an x-request-id that is not
+        # a UUID, for one).
+        self._request_id_header = request_id_header
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
 
@@ -146,8 +150,8 @@ class HttpUpstream:
         if timeout_s is not None:
             kwargs["timeout"] = aiohttp.ClientTimeout(total=None, sock_connect=timeout_s,
                                                       sock_read=timeout_s)
-        if call.request_id:
-            kwargs["headers"] = {**self._headers, "x-request-id": call.request_id}
+        if call.request_id and self._request_id_header:
+            kwargs["headers"] = {**self._headers, self._request_id_header: call.request_id}
         url = f"{self._base}/{call.endpoint}"
         for attempt in range(self._retries + 1):
             last = attempt == self._retries
@@ -175,6 +179,8 @@ class HttpUpstream:
 
     def _status_error(self, status: int, content: bytes) -> LlamosError:
         message, type_, code, param = _parse_error(content, self._redact)
+        if not content.strip():
+            message = f"HTTP {status} with an empty body"
         message = f"upstream {self.name}: {message}"
         if status in (401, 403):
             # Our provider credentials failed; the client's key was fine, so this is ours: 502.

@@ -125,6 +125,10 @@ def test_compose_gateway_waits_for_a_healthy_redis(compose: dict[str, Any]) -> N
     env_files = [e["path"] for e in gateway["env_file"] if e.get("required", True)]
     assert all((ROOT / path).exists() for path in env_files)
     assert services["ollama"]["profiles"] == ["ollama"]
+    local = services["local-llm"]
+    assert local["profiles"] == ["local-llm"]
+    assert local["build"]["args"]["EXTRAS"] == "local-llm"
+    assert local["command"][:2] == ["local-llm", "serve"]
     url = gateway["environment"]["LLAMOS_REDIS__URL"]
     assert url.split("//", 1)[1].split(":", 1)[0] == "redis"
 

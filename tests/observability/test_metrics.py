@@ -248,3 +248,21 @@ async def test_redis_gauge_with_real_redis(settings_for: Callable[..., Settings]
                 transport=httpx.ASGITransport(app=manager.app), base_url="http://gw") as client:
             samples = scrape((await client.get("/metrics")).text)
         assert sample(samples, "llamos_dependency_up", dependency="redis") == expected, redis
+
+
+def test_prompt_tokens_per_defense_model_call_are_observed_and_audited() -> None:
+    from llamos_gateway.storage.audit import AuditRecord
+
+    metrics = GatewayMetrics(backend="tiered")
+    asked = result("bad", "good", agent_called=True, defense_tokens=330,
+                   extra={"prompt_tokens": 300})
+    cached = result("bad", "good", cache_hit=True, extra={"cached_prompt_tokens": 300})
+    outcome = DefenseOutcome(mode=DefenseMode.ENFORCE, backend="tiered",
+                             results=(asked, cached, result("fine")), purify_ms=30.0)
+    metrics.observe(trace(defense=outcome))
+    assert value(metrics, "llamos_defense_prompt_tokens_count", backend="tiered") == 1
+    assert value(metrics, "llamos_defense_prompt_tokens_sum", backend="tiered") == 300
+    record = AuditRecord.from_trace(trace(defense=outcome), store_text=False)
+    assert record is not None
+    assert record.prompt_tokens == 300
+    assert [t.prompt_tokens for t in record.texts] == [300, 0, 0]

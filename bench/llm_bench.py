@@ -159,7 +159,8 @@ async def purify(components: Any, backend: str, todo: list[Entry],
                     prompt.append(result.prompt_tokens)
                     completion.append(result.defense_tokens - result.prompt_tokens)
         figures = {
-            "texts": len(purified), "of": len(todo), "wall_s": round(time.perf_counter() - started, 1),
+            "texts": len(purified), "of": len(todo),
+            "wall_s": round(time.perf_counter() - started, 1),
             "agent_calls": len(latency), "rejected": dict(sorted(reasons.items())),
             "latency_ms_p50": round(percentile(latency, 0.5), 1),
             "latency_ms_p95": round(percentile(latency, 0.95), 1),
@@ -293,10 +294,12 @@ def print_tables(result: dict[str, Any]) -> None:
               f"{run['completion_tokens_per_call']:.0f} | {run['rejected']} |")
     target = compact["target"]
     print(f"\nrun: {result['wall_s'] / 60:.1f} min wall, {result['cpu_s'] / 60:.1f} min CPU")
-    print(f"\nlocal/smollm2 as SST-2 target, zero-shot: accuracy {target['zero_shot']['accuracy']:.3f}"
+    print(f"\nlocal/smollm2 as SST-2 target, zero-shot: accuracy "
+          f"{target['zero_shot']['accuracy']:.3f}"
           f" on {target['zero_shot']['n']} ({target['zero_shot']['scoring']})")
     replay = target["replay"]
-    print(f"replay on {replay['n']} attacked entries (clean accuracy {replay['clean_accuracy']:.3f}):"
+    print(f"replay on {replay['n']} attacked entries "
+          f"(clean accuracy {replay['clean_accuracy']:.3f}):"
           " " + ", ".join(f"{n} {replay[n]['attacked_accuracy']:.3f}"
                           for n in ("none", "lexical", "llamos", "tiered")))
     print("arena: " + ", ".join(f"round {r['round']} ASR {r['attack_success_rate']:.3f}"
@@ -346,7 +349,8 @@ async def main() -> None:
         opts.json = HERE / "results" / "llm_quick.json"
     use_threads(opts.threads)
     clean, rows = sample(opts.per_kind, opts.clean, opts.seed)
-    replay_rows = [r for k in KINDS for r in [x for x in rows if x["kind"] == k][:opts.replay_per_kind]]
+    replay_rows = [r for k in KINDS
+                   for r in [x for x in rows if x["kind"] == k][:opts.replay_per_kind]]
     small_clean, small_rows = sample(opts.default_per_kind, opts.default_clean, opts.seed + 1)
     result: dict[str, Any] = {
         "command": "python bench/llm_bench.py" + (" --quick" if opts.quick else ""),

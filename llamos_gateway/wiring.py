@@ -233,7 +233,8 @@ class BackendBuilder:
 
     def lexical(self) -> LexicalPurifier:
         if self._lexical is None:
-            self._lexical = LexicalPurifier(screen_threshold=self._settings.defense.screen_threshold)
+            self._lexical = LexicalPurifier(
+                screen_threshold=self._settings.defense.screen_threshold)
         return self._lexical
 
     def _agent(self, prompts: PromptSet | None) -> Purifier:
@@ -371,7 +372,8 @@ async def open_components(settings: Settings, *, purifier: Purifier | None = Non
         defense = backends.defense_for(settings.defense, served)
         if purifier is None:
             check_policies(settings, list(served))
-        quota = Quota(settings.rate_limit.requests_per_minute, settings.rate_limit.tokens_per_minute)
+        quota = Quota(settings.rate_limit.requests_per_minute,
+                      settings.rate_limit.tokens_per_minute)
         gateway = Gateway(router=router, defense=defense, limiter=limiter or state.limiter,
                           policies=settings.policies())
         probes: dict[str, Probe] = {"redis": state.probe} if state.redis is not None else {}

@@ -152,7 +152,8 @@ def prompt_template(text: str, name: str, expected: frozenset[str]) -> Template:
         raise ConfigError(f"prompt {name} has a malformed placeholder (use ${{name}}; $$ for $)")
     used = set(template.get_identifiers())
     if unknown := used - expected:
-        raise ConfigError(f"prompt {name} uses unknown placeholder(s): {', '.join(sorted(unknown))}")
+        raise ConfigError(f"prompt {name} uses unknown placeholder(s): "
+                          f"{', '.join(sorted(unknown))}")
     if missing := expected - used:
         raise ConfigError(f"prompt {name} lacks required placeholder(s): "
                           f"{', '.join(sorted(missing))}")

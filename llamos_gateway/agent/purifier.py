@@ -186,7 +186,8 @@ class LLMPurifier:
                     reason, detail = DEFENSE_BUSY, (f"no free defense call slot within "
                                                     f"{self._timeout_s}s (defense.max_inflight)")
                     break
-                reason, detail = DEFENSE_TIMEOUT, f"defense model timed out after {self._timeout_s}s"
+                reason, detail = (DEFENSE_TIMEOUT,
+                                  f"defense model timed out after {self._timeout_s}s")
                 continue
             except LlamosError as exc:
                 reason, detail = DEFENSE_ERROR, f"defense model failed: {exc.message}"

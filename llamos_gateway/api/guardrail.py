@@ -59,7 +59,8 @@ async def litellm_guardrail(request: Request) -> Response:
     try:
         principal = authenticate(request)
         trace.key_id = principal.key_id
-        body = parse_model(GuardrailBody, await read_body(request, llamos.settings.limits.max_body_bytes))
+        body = parse_model(
+            GuardrailBody, await read_body(request, llamos.settings.limits.max_body_bytes))
         trace.model = body.model
         texts = body.texts or []
         policy = llamos.gateway.policies.resolve(body.model, key=principal.policy)

@@ -55,7 +55,8 @@ async def purify(request: Request) -> Response:
     trace = Trace(request_id=request.state.request_id, route="purify")
     try:
         trace.key_id = authenticate(request).key_id
-        body = parse_model(PurifyBody, await read_body(request, llamos.settings.limits.max_body_bytes))
+        body = parse_model(
+            PurifyBody, await read_body(request, llamos.settings.limits.max_body_bytes))
         task = body.task or header_task(request) or llamos.settings.defense.task
         outcome = await llamos.defense.purify(body.texts, task=task, backend=body.backend)
     except LlamosError as exc:

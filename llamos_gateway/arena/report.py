@@ -86,7 +86,8 @@ def judge_lines(meta: Mapping[str, Any], records: Sequence[RoundRecord]) -> list
         lines += ["| instruction | candidates | rejected | why |", "|---|---:|---:|---|"]
         for name in sorted(candidates):
             why = rejections.get(name, {})
-            lines.append(f"| {name} | {candidates[name]} | {sum(why.values()) / candidates[name]:.0%} | "
+            lines.append(f"| {name} | {candidates[name]} | "
+                         f"{sum(why.values()) / candidates[name]:.0%} | "
                          + ", ".join(f"{k} {v}" for k, v in sorted(why.items())) + " |")
     rejected = [(r.round, item) for r in records for item in r.rejected]
     if rejected:

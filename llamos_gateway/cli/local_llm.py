@@ -27,8 +27,10 @@ def serve(
     host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port")] = 8080,
     n_ctx: Annotated[int, typer.Option("--n-ctx", min=256, help="context length in tokens")] = 4096,
-    threads: Annotated[int | None, typer.Option(min=1, help="CPU threads (default: llama.cpp's)")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the command, start nothing")] = False,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="CPU threads (default: llama.cpp's)")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the command, start nothing")] = False,
 ) -> None:
     """Serve a GGUF model with llama-cpp-python's server at http://HOST:PORT/v1. Point a model
     alias at it: {model: openai/ALIAS, api_base: http://HOST:PORT/v1}."""

@@ -132,7 +132,8 @@ class Purifier(Protocol):
 
 
 class PassthroughPurifier:
-    """Returns every text unchanged. The seam's reference implementation and a benchmark baseline."""
+    """Returns every text unchanged. The seam's reference implementation and a benchmark
+    baseline."""
 
     name = "passthrough"
     cache_identity = "passthrough"

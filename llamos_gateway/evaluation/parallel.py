@@ -57,7 +57,8 @@ def merge_runs(parts: list[RunResult]) -> RunResult:
     calls = sum(p.defense_calls for p in parts)
     return summarize(
         [o for p in parts for o in p.examples], recipe=first.recipe, defense=first.defense,
-        mode=first.mode, clean_accuracy_purified=_weighted(parts, lambda p: p.clean_accuracy_purified),
+        mode=first.mode,
+        clean_accuracy_purified=_weighted(parts, lambda p: p.clean_accuracy_purified),
         defense_calls=calls,
         defense_latency_ms=(sum(p.defense_latency_ms * p.defense_calls for p in parts) / calls
                             if calls else 0.0),

@@ -123,7 +123,8 @@ async def replay(attack_set: PromptAttackSet, dataset: Dataset, target: Classifi
 
     for instruction in options.instructions:
         for strategy in options.strategies:
-            items = [i for i in attack_set.lists.get((instruction, strategy), ()) if i.idx in by_idx]
+            items = [i for i in attack_set.lists.get((instruction, strategy), ())
+                     if i.idx in by_idx]
             if not items:
                 continue
             runs += await _replay_list(instruction, strategy, items, by_idx, target, defended,

@@ -65,7 +65,8 @@ def report_dict(evaluation: Evaluation, command: str, complete: bool = True) -> 
 
 
 COLUMNS = ("recipe", "defense", "mode", "n", "clean acc", "clean acc purified", "attacked acc",
-           "ASR", "ASR cut", "ASR no floor", "ASR of passed", "fidelity pass", "rejected (why)", "avg queries", "avg words", "skipped", "defense calls",
+           "ASR", "ASR cut", "ASR no floor", "ASR of passed", "fidelity pass", "rejected (why)",
+           "avg queries", "avg words", "skipped", "defense calls",
            "defense ms", "prompt tok/call", "defense failures", "wall s", "queries/s")
 
 

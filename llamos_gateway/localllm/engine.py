@@ -56,7 +56,8 @@ def bundled_model_path() -> Path:
     try:
         package = import_module(BUNDLED_PACKAGE)
     except ImportError as exc:
-        raise LocalModelUnavailable(f"the bundled local model is not installed; {INSTALL_HINT}") from exc
+        raise LocalModelUnavailable(
+            f"the bundled local model is not installed; {INSTALL_HINT}") from exc
     path = Path(package.__file__ or "").parent / BUNDLED_FILE
     if not path.is_file():
         raise LocalModelUnavailable(f"{BUNDLED_PACKAGE} has no {BUNDLED_FILE}; {INSTALL_HINT}")

@@ -62,8 +62,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     events: list[bytes] | None = None   # a stream's bytes exactly (garbage, no [DONE]), status 200
     # A provider that reflects a request header (`authorization`): its value replaces "{echo}"
-    # in `error`, `raw`, `chunks` and `events`, and fills the error envelope's type, code, param and a
-    # nested object.
+    # in `error`, `raw`, `chunks` and `events`, and fills the error envelope's type, code, param
+    # and a nested object.
     echo_header: str | None = None
 
 

@@ -77,7 +77,8 @@ async def test_shadow_and_off_forward_the_original(api: httpx.AsyncClient,
     assert off.headers["x-llamos-defense"] == "off"
     assert off.headers["x-llamos-changed"] == "false"
     assert len(mark_purifier.history) == 1  # not called at all
-    assert fake_upstream.history[-1].raw == b'{"model":"fake","messages":[{"role":"user","content":"bad"}]}' or \
+    assert fake_upstream.history[-1].raw == (
+        b'{"model":"fake","messages":[{"role":"user","content":"bad"}]}') or \
         fake_upstream.history[-1].body["messages"][0]["content"] == "bad"
 
 

@@ -63,7 +63,8 @@ def test_streamed_chat_arrives_in_pieces_with_usage(client: openai.OpenAI) -> No
         model="local/smollm2", max_tokens=10, temperature=0, seed=1,
         messages=[{"role": "user", "content": "Name a colour."}],
         stream=True, stream_options={"include_usage": True}))
-    pieces = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    pieces = [c.choices[0].delta.content for c in chunks
+              if c.choices and c.choices[0].delta.content]
     assert len(pieces) > 1
     assert chunks[-2].choices[0].finish_reason == "stop"
     usage = chunks[-1].usage
@@ -84,7 +85,8 @@ def test_completions_and_embeddings(client: openai.OpenAI) -> None:
 def test_defense_model_purifies_through_the_agent(gateway: Callable[..., str]) -> None:
     url = gateway(defense={"backend": "llamos", "model": "local/smollm2",
                            "prompt_set": "compact", "timeout_s": 120})
-    reply = httpx.post(url + "/purify", json={"texts": ["the film is a real delihgt ."], "task": "sentiment"},
+    reply = httpx.post(url + "/purify",
+                       json={"texts": ["the film is a real delihgt ."], "task": "sentiment"},
                        timeout=180)
     assert reply.status_code == 200, reply.text
     body = reply.json()

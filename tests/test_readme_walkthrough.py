@@ -174,7 +174,8 @@ def test_real_model_config_example(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     rows = {line.split()[0]: line.split()[1] for line in listed.stdout.splitlines()[1:]}
     assert rows == {"local/echo": "local", "local/sst2-sentiment": "local",
-                    "gpt-4o-mini": "passthrough", "llama": "passthrough", "claude": "litellm"}
+                    "local/smollm2": "local", "gpt-4o-mini": "passthrough",
+                    "llama": "passthrough", "claude": "litellm"}
     assert "llamos serve --config llamos.yaml" in try_it
     proc = subprocess.Popen([LLAMOS, "serve", "--config", "llamos.yaml", "--port",
                              str(free_port())], env=clean_env(), cwd=tmp_path,

@@ -51,6 +51,7 @@ from llamos_gateway.defense import DefenseMode
 from llamos_gateway.evaluation.datasets import bundled_task
 from llamos_gateway.evaluation.defended import DefendedClassifier
 from llamos_gateway.evaluation.llm_target import GatewayChat, LLMTarget
+from llamos_gateway.evaluation.query_cache import MemoryQueryCache
 from llamos_gateway.settings import Settings, load_settings
 from llamos_gateway.upstream.llamacpp import LlamaCppUpstream
 from llamos_gateway.wiring import open_components
@@ -66,20 +67,6 @@ STARTED = time.perf_counter()
 
 def note(message: str) -> None:
     print(f"[{time.perf_counter() - STARTED:7.1f} s] {message}", file=sys.stderr, flush=True)
-
-
-class MemoryQueryCache:
-    """The target's answers by query, for this run only (a replayed text the defense left
-    as it was is not asked again)."""
-
-    def __init__(self) -> None:
-        self._data: dict[str, bytes] = {}
-
-    async def get(self, key: str) -> bytes | None:
-        return self._data.get(key)
-
-    async def set(self, key: str, value: bytes) -> None:
-        self._data[key] = value
 
 
 def use_threads(threads: int) -> None:

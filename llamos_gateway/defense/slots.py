@@ -34,14 +34,7 @@ def text_slots(endpoint: Endpoint, body: dict[str, Any], roles: frozenset[str],
             role = message.get("role") if isinstance(message, dict) else None
             if role not in roles:
                 continue
-            content = message.get("content")
-            if isinstance(content, str):
-                slots.append(TextSlot(("messages", i, "content"), content, role))
-            elif isinstance(content, list):
-                slots.extend(TextSlot(("messages", i, "content", j, "text"), part["text"], role)
-                             for j, part in enumerate(content)
-                             if isinstance(part, dict) and part.get("type") == "text"
-                             and isinstance(part.get("text"), str))
+            slots.extend(_content_slots(("messages", i), message.get("content"), role, "text"))
         return slots
     if endpoint == "responses":
         return _response_slots(body, roles)
@@ -77,15 +70,22 @@ def _response_slots(body: dict[str, Any], roles: frozenset[str]) -> list[TextSlo
         role = item.get("role")
         if item.get("type", "message") != "message" or role not in roles:
             continue
-        content = item.get("content")
-        if isinstance(content, str):
-            slots.append(TextSlot(("input", i, "content"), content, role))
-        elif isinstance(content, list):
-            slots.extend(TextSlot(("input", i, "content", j, "text"), part["text"], role)
-                         for j, part in enumerate(content)
-                         if isinstance(part, dict) and part.get("type") == "input_text"
-                         and isinstance(part.get("text"), str))
+        slots.extend(_content_slots(("input", i), item.get("content"), role, "input_text"))
     return slots
+
+
+def _content_slots(where: Path, content: Any, role: str,
+                   part_type: str) -> list[TextSlot]:
+    """A message's text: its string content, or the `text` of each part of `part_type`
+    (`text` in chat completions, `input_text` in the Responses API)."""
+    if isinstance(content, str):
+        return [TextSlot((*where, "content"), content, role)]
+    if not isinstance(content, list):
+        return []
+    return [TextSlot((*where, "content", j, "text"), part["text"], role)
+            for j, part in enumerate(content)
+            if isinstance(part, dict) and part.get("type") == part_type
+            and isinstance(part.get("text"), str)]
 
 
 def substitute(body: dict[str, Any], replacements: Sequence[tuple[Path, str]]) -> dict[str, Any]:

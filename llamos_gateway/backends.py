@@ -17,6 +17,8 @@ from llamos_gateway.defense.protocol import PassthroughPurifier, Purifier
 from llamos_gateway.defense.service import Defense
 from llamos_gateway.defense.tiered import TieredPurifier
 from llamos_gateway.errors import ConfigError
+from llamos_gateway.lexical import LexicalPurifier
+from llamos_gateway.lexical.scope import UnknownWordScope
 
 if TYPE_CHECKING:
     from llamos_gateway.settings import DefenseSettings
@@ -53,8 +55,14 @@ _AGENT_KEYS = ("model", "api_base", "api_key_env", "task", "prompts_dir", "examp
 
 
 def _tiered(parts: Parts) -> Purifier:
-    return TieredPurifier(screen=parts.lexical(), agent=parts.agent(),
-                          always=parts.defense.tiered_always)
+    screen = parts.lexical()
+    scope = None
+    if parts.defense.tiered_scope == "words":
+        if not isinstance(screen, LexicalPurifier):
+            raise ConfigError("defense.tiered_scope: words needs the lexical purifier's lexicon")
+        scope = UnknownWordScope(screen.lexicon)
+    return TieredPurifier(screen=screen, agent=parts.agent(),
+                          always=parts.defense.tiered_always, scope=scope)
 
 
 _RANKED_KEYS = ("screen_threshold", "ranked_scorer", "ranked_scorer_model", "ranked_scorer_prefix",
@@ -78,7 +86,7 @@ BACKENDS: tuple[Backend, ...] = (
             lambda parts: parts.agent(), needs_model=True, keys=_AGENT_KEYS),
     Backend("tiered", "the lexical pass always, the agent only for texts that look attacked",
             _tiered, needs_model=True,
-            keys=("screen_threshold", "tiered_always", *_AGENT_KEYS)),
+            keys=("screen_threshold", "tiered_always", "tiered_scope", *_AGENT_KEYS)),
     Backend("ranked", "the lexical pass, then candidate repairs of unlikely words ranked by a "
             "language model (defense.ranked_scorer)", _ranked, keys=_RANKED_KEYS),
 )

@@ -218,6 +218,11 @@ class DefenseSettings(_Group):
         description="defense model calls in flight per worker; more wait, within timeout_s (then "
                     "fail as defense_busy)")
     tiered_always: bool = Field(False, description="tiered backend: call the agent for every input")
+    tiered_scope: Literal["words", "text"] = Field(
+        "words",
+        description="tiered backend: what the agent may change: words (only words the lexicon does "
+                    "not know, into known words within 2 edits; the rest is vetoed) or text (its "
+                    "whole output, within the drift guards: for capable defense models)")
     screen_threshold: float = Field(
         0.5, ge=0.0, le=1.0,
         description="lexical screening score above which an input looks attacked")

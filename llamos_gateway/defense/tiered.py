@@ -9,20 +9,59 @@ edits refer to the screen's output (kept in `extra["screened"]`).
 
 When the agent fails, the `DefenseUnavailable` carries the screen's result as `partial`, so a
 fail-open gateway forwards the lexically purified text instead of the original.
+
+Scope: with an `AgentScope`, the agent's output is not taken whole. Its words are aligned with
+the screened text's, and only one-for-one word replacements the scope allows are applied, never
+to a word the screen itself repaired; everything else the agent changed (case, spacing,
+punctuation, added or dropped words, rewrites) is vetoed and counted. A weak defense model can
+then repair what the screen could not read, and do no other harm. Without a scope (`defense.
+tiered_scope: text`) the agent's output is taken as it is, within its own drift guards.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
-from llamos_gateway.defense.protocol import Purifier, PurifyRequest, PurifyResult
+from llamos_gateway.defense.protocol import Edit, Purifier, PurifyRequest, PurifyResult
 from llamos_gateway.errors import DefenseUnavailable
 
 SCREEN_CLEAN = "screen_skip"
 SCREEN_FLAGGED = "screen_flagged"
 SCREEN_ALWAYS = "screen_always"
 AGENT_UNAVAILABLE = "agent_unavailable"
+AGENT_VETOED = "agent_edits_vetoed"
+SCOPED_RULE = "agent_word"
+_VETOES_SHOWN = 20
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
+
+
+@dataclass(frozen=True, slots=True)
+class WordChange:
+    """The agent replaced `text[start:end]` (`before`, one word of the screened text) by
+    `after` (one word)."""
+
+    start: int
+    end: int
+    before: str
+    after: str
+
+
+class AgentScope(Protocol):
+    """Which of the agent's word replacements a tiered purifier keeps."""
+
+    @property
+    def identity(self) -> str:
+        """Part of the tiered purifier's cache identity."""
+        ...
+
+    def allowed(self, text: str, changes: Sequence[WordChange]) -> list[bool]:
+        """One answer per change of `text` (the screened text)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +86,12 @@ class TieredPurifier:
     """Implements `Purifier`; composes a screen (the lexical backend, whose results say
     whether a text looks `suspicious`) and any agent `Purifier`."""
 
-    def __init__(self, screen: Purifier, agent: Purifier, always: bool = False) -> None:
+    def __init__(self, screen: Purifier, agent: Purifier, always: bool = False,
+                 scope: AgentScope | None = None) -> None:
         self.screen = screen
         self.agent = agent
         self.always = always
+        self.scope = scope
         self.name = "tiered"
         self._screened = 0
         self._agent_calls = 0
@@ -59,7 +100,8 @@ class TieredPurifier:
     def cache_identity(self) -> str:
         """Screen, agent (model, prompt version, guards) and policy: a change in any of them must
         not be answered from entries the old configuration cached."""
-        return (f"tiered|always={self.always}|{self.screen.cache_identity}"
+        scope = self.scope.identity if self.scope is not None else "text"
+        return (f"tiered|always={self.always}|scope={scope}|{self.screen.cache_identity}"
                 f"|{self.agent.cache_identity}")
 
     @property
@@ -84,6 +126,8 @@ class TieredPurifier:
                                   reasons=(*first.reasons, why, AGENT_UNAVAILABLE),
                                   ).with_timing(started)
             raise
+        if self.scope is not None and second.purified != first.purified:
+            second = _scoped(first, second, self.scope)
         return replace(
             second,
             original=request.text,
@@ -96,3 +140,57 @@ class TieredPurifier:
             protected=first.protected,
             extra={**second.extra, "screened": first.purified},
         ).with_timing(started)
+
+
+def _scoped(first: PurifyResult, second: PurifyResult, scope: AgentScope) -> PurifyResult:
+    """`second` (the agent's result on `first.purified`) cut down to the word replacements
+    `scope` allows outside the words the screen repaired; its edits are rebuilt to match."""
+    text = first.purified
+    changes = _word_changes(text, second.purified)
+    repaired = _output_spans(first.edits)
+    candidates = [c for c in changes
+                  if not any(s < c.end and c.start < e for s, e in repaired)]
+    verdicts = scope.allowed(text, candidates) if candidates else []
+    kept = [c for c, ok in zip(candidates, verdicts, strict=True) if ok]
+    pieces: list[str] = []
+    cut = 0
+    for change in kept:
+        pieces += [text[cut:change.start], change.after]
+        cut = change.end
+    purified = "".join([*pieces, text[cut:]])
+    if purified == second.purified:
+        return second
+    vetoed = [{"before": d.before, "after": d.after}
+              for d in _word_changes(purified, second.purified)][:_VETOES_SHOWN]
+    edits = tuple(Edit(c.start, c.end, c.before, c.after, SCOPED_RULE) for c in kept)
+    return replace(second, purified=purified, edits=edits,
+                   reasons=(*second.reasons, AGENT_VETOED),
+                   extra={**second.extra, "vetoed": vetoed})
+
+
+def _word_changes(before: str, after: str) -> list[WordChange]:
+    """The one-for-one replacements of a word by a word that turn `before` into `after`, by
+    aligning their word and punctuation tokens (any other difference is not listed)."""
+    old = list(_TOKEN.finditer(before))
+    new = list(_TOKEN.finditer(after))
+    matcher = difflib.SequenceMatcher(None, [m.group() for m in old], [m.group() for m in new],
+                                      autojunk=False)
+    out: list[WordChange] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "replace" or i2 - i1 != j2 - j1:
+            continue
+        for a, b in zip(old[i1:i2], new[j1:j2], strict=True):
+            if a.group()[0].isalnum() and b.group()[0].isalnum():
+                out.append(WordChange(a.start(), a.end(), a.group(), b.group()))
+    return out
+
+
+def _output_spans(edits: tuple[Edit, ...]) -> list[tuple[int, int]]:
+    """Where the screen's edits sit in its output (edits are in input coordinates, sorted)."""
+    spans: list[tuple[int, int]] = []
+    shift = 0
+    for edit in edits:
+        start = edit.start + shift
+        spans.append((start, start + len(edit.after)))
+        shift += len(edit.after) - (edit.end - edit.start)
+    return spans

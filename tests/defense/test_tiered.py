@@ -8,6 +8,7 @@ from llamos_gateway.defense.protocol import Purifier, PurifyRequest, PurifyResul
 from llamos_gateway.defense.tiered import TieredPurifier
 from llamos_gateway.errors import DefenseUnavailable
 from llamos_gateway.lexical import LexicalPurifier
+from llamos_gateway.lexical.scope import UnknownWordScope
 from llamos_gateway.testing import FailingPurifier, MarkPurifier
 
 
@@ -85,3 +86,88 @@ def test_cache_identity_follows_agent_and_policy() -> None:
     assert len({a.cache_identity, b.cache_identity, c.cache_identity}) == 3
     assert screen.cache_identity in a.cache_identity
     assert LexicalPurifier(screen_threshold=0.7).cache_identity != screen.cache_identity
+
+
+class Rewriter:
+    """A scripted defense agent: answers each text with the rewrite it was given for it."""
+
+    name = "llamos"
+    cache_identity = "rewriter"
+
+    def __init__(self, rewrites: dict[str, str]) -> None:
+        self.rewrites = rewrites
+        self.seen: list[str] = []
+
+    async def purify(self, request: PurifyRequest) -> PurifyResult:
+        self.seen.append(request.text)
+        purified = self.rewrites.get(request.text, request.text)
+        return PurifyResult(original=request.text, purified=purified, backend=self.name,
+                            agent_called=True)
+
+
+def scoped(purifier: LexicalPurifier, agent: Purifier) -> TieredPurifier:
+    return TieredPurifier(screen=purifier, agent=agent, always=True,
+                          scope=UnknownWordScope(purifier.lexicon))
+
+
+async def test_words_scope_keeps_only_repairs_of_unknown_words(
+        purifier: LexicalPurifier) -> None:
+    # What the bundled 135M model does besides repairing: capitals, the space before the full
+    # stop, a real word "corrected", a name changed, a word dropped.
+    text = "audrey said the plot is pefrct , and rather bleak ."
+    agent = Rewriter({text: "Audrey said the plot is perfect, and really bleak performances."})
+    result = await scoped(purifier, agent).purify(PurifyRequest(text=text))
+    assert agent.seen == [text]  # the screen has no repair for `pefrct`
+    assert result.purified == "audrey said the plot is perfect , and rather bleak ."
+    assert [(e.before, e.after, e.rule) for e in result.edits] == [
+        ("pefrct", "perfect", "agent_word")]
+    assert "agent_edits_vetoed" in result.reasons
+    assert {"before": "rather", "after": "really"} in result.extra["vetoed"]
+
+
+async def test_words_scope_vetoes_what_the_lexicon_cannot_vouch_for(
+        purifier: LexicalPurifier) -> None:
+    cases = {
+        "the plot is xqzvbt": "the plot is boring",       # more than two edits away
+        "the plot is pefrct": "the plot is pefrect",        # into another unknown word
+        "the plot is PEFRCT": "the plot is Perfect",        # the case changes
+        "the plot is tedious": "the plot is tedius",        # a known word made unknown
+    }
+    agent = Rewriter(cases)
+    tiered = scoped(purifier, agent)
+    for text in cases:
+        result = await tiered.purify(PurifyRequest(text=text))
+        assert agent.seen[-1] == text and result.purified == text, text
+        assert "agent_edits_vetoed" in result.reasons
+
+
+async def test_words_scope_leaves_protected_spans_and_the_screens_repairs(
+        purifier: LexicalPurifier) -> None:
+    # `flim` is the screen's repair (film); `fooo_barr` is an identifier; the agent may not
+    # touch either, and may repair `pefrct`.
+    text = "a flim , the plot is pefrct , see `fooo_barr`"
+    screened = (await purifier.purify(PurifyRequest(text=text))).purified
+    assert "film" in screened and "pefrct" in screened and "fooo_barr" in screened
+    rewrite = screened.replace("film", "flim").replace("pefrct", "perfect").replace(
+        "fooo_barr", "foo_bar")
+    result = await scoped(purifier, Rewriter({screened: rewrite})).purify(
+        PurifyRequest(text=text))
+    assert result.purified == screened.replace("pefrct", "perfect")
+    assert [e.rule for e in result.edits][-1] == "agent_word"
+
+
+async def test_without_a_scope_the_agents_output_is_taken_whole(
+        purifier: LexicalPurifier) -> None:
+    text = "the plot is tedious"
+    agent = Rewriter({text: "The plot is boring."})
+    result = await TieredPurifier(screen=purifier, agent=agent, always=True).purify(
+        PurifyRequest(text=text))
+    assert result.purified == "The plot is boring." and "agent_edits_vetoed" not in result.reasons
+
+
+def test_cache_identity_names_the_scope(purifier: LexicalPurifier) -> None:
+    agent = Rewriter({})
+    whole = TieredPurifier(screen=purifier, agent=agent)
+    words = TieredPurifier(screen=purifier, agent=agent, scope=UnknownWordScope(purifier.lexicon))
+    assert whole.cache_identity != words.cache_identity
+    assert "unknown-words" in words.cache_identity

@@ -139,8 +139,8 @@ async def purify(components: Any, backend: str, todo: list[Entry],
             for result in outcome.results:
                 if result.fallback:
                     reasons[result.fallback] += 1
-                reasons.update(r for r in result.reasons if r in ("changed_flag_mismatch",
-                                                                  "defense_retried"))
+                reasons.update(r for r in result.reasons if r in (
+                    "changed_flag_mismatch", "defense_retried", "agent_edits_vetoed"))
                 if result.agent_called and not result.cache_hit and result.prompt_tokens:
                     latency.append(float(result.extra.get("defense_ms", 0.0)))
                     prompt.append(result.prompt_tokens)

@@ -19,21 +19,20 @@ fi
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e ".[eval,dev]"
 
-# The bundled model answers a prompt of several tokens, in a child process (a crash is a status).
+# The bundled model answers a prompt of several tokens, in a child process (a crash is a status;
+# call it with stderr redirected, which also silences the shell's own "Segmentation fault").
 smoke() {
-  .venv/bin/python - <<'EOF' >/dev/null 2>&1
-from llamos_gateway.localllm import LocalModel, bundled_model_path
-
-LocalModel(bundled_model_path(), n_threads=1).complete("a short test of the local model", max_tokens=2)
-EOF
+  .venv/bin/python -c 'from llamos_gateway.localllm import LocalModel, bundled_model_path
+LocalModel(bundled_model_path(), n_threads=1).complete("a short test of the model", max_tokens=2)' \
+    >/dev/null
 }
 
-if ! smoke; then
+if ! smoke 2>/dev/null; then
   pin=$(grep -o 'llama-cpp-python\[server\]==[0-9.]*' pyproject.toml | sed 's/\[server\]//')
   echo "install: the installed llama-cpp-python build fails on this machine; rebuilding $pin (CMAKE_ARGS=${CMAKE_ARGS:-})" >&2
   .venv/bin/pip cache remove llama_cpp_python >/dev/null 2>&1 || true
   .venv/bin/pip install --quiet --no-deps --force-reinstall "$pin"
-  if ! smoke; then
+  if ! smoke 2>/dev/null; then
     echo "install: the local model still fails to run; see README.md, 'A local model'" >&2
     exit 1
   fi

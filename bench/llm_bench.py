@@ -44,7 +44,6 @@ from typing import Any
 
 from purify_score import char_tokens, edit_distance, load_default_sets, tokens
 
-from llamos_gateway import wiring
 from llamos_gateway.arena.config import ArenaConfig
 from llamos_gateway.arena.setup import run_arena
 from llamos_gateway.defense import DefenseMode
@@ -53,7 +52,6 @@ from llamos_gateway.evaluation.defended import DefendedClassifier
 from llamos_gateway.evaluation.llm_target import GatewayChat, LLMTarget
 from llamos_gateway.evaluation.query_cache import MemoryQueryCache
 from llamos_gateway.settings import Settings, load_settings
-from llamos_gateway.upstream.llamacpp import LlamaCppUpstream
 from llamos_gateway.wiring import open_components
 
 HERE = Path(__file__).resolve().parent
@@ -69,18 +67,16 @@ def note(message: str) -> None:
     print(f"[{time.perf_counter() - STARTED:7.1f} s] {message}", file=sys.stderr, flush=True)
 
 
-def use_threads(threads: int) -> None:
-    """The built-in local/smollm2 with `threads` CPU threads (LocalModel's default is up to 4;
-    on shared cores one thread wastes less time waiting for the others)."""
-    builtins = wiring.local_models()
-    wiring.local_models = lambda: {
-        **builtins, MODEL: lambda: LlamaCppUpstream(MODEL, n_threads=threads)}
+INSTANCES = 2  # copies of the model answering at once (set from --instances)
 
 
 def settings(prompt_set: str) -> Settings:
+    """The local model in `INSTANCES` copies (server.local_model_instances), the cores split
+    between them, and as many texts of a batch purified at once."""
     return load_settings(
+        server={"local_model_instances": INSTANCES},
         defense={"backend": "llamos", "model": MODEL, "prompt_set": prompt_set,
-                 "timeout_s": 120.0, "max_retries": 1, "concurrency": 1},
+                 "timeout_s": 120.0, "max_retries": 1, "concurrency": INSTANCES},
         cache={"enabled": True, "max_entries": 100_000}, audit={"enabled": False},
         logging={"level": "ERROR"})
 
@@ -199,8 +195,8 @@ async def target_runs(components: Any, backends: Sequence[str], clean: list[str]
     """The local model as an SST-2 target: zero-shot accuracy, then the replay. Purified texts
     come from the cache the purification runs filled (the same results)."""
     task = bundled_task("sst2")
-    target = LLMTarget(GatewayChat(components.gateway), MODEL, task, concurrency=2, max_tokens=4,
-                       cache=MemoryQueryCache())
+    target = LLMTarget(GatewayChat(components.gateway), MODEL, task, concurrency=INSTANCES,
+                       max_tokens=4, cache=MemoryQueryCache())
     labels = {s: label for s, label in _labels().items()}
     started = time.perf_counter()
     known = [s for s in clean if s in labels]
@@ -325,7 +321,8 @@ async def main() -> None:
     ap.add_argument("--target-clean", type=int, default=100)
     ap.add_argument("--arena-sentences", type=int, default=30)
     ap.add_argument("--arena-rounds", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--instances", type=int, default=len(_cpus()),
+                    help="copies of the local model answering at once (one per core by default)")
     ap.add_argument("--parts", default="prompts,purify,target,arena",
                     help="which parts to run (a run split over processes: one --json each)")
     ap.add_argument("--json", type=Path, default=HERE / "results" / "llm.json")
@@ -334,7 +331,8 @@ async def main() -> None:
         opts.per_kind, opts.clean, opts.default_per_kind, opts.default_clean = 2, 4, 1, 2
         opts.replay_per_kind, opts.target_clean, opts.arena_sentences = 1, 4, 4
         opts.json = HERE / "results" / "llm_quick.json"
-    use_threads(opts.threads)
+    global INSTANCES
+    INSTANCES = opts.instances
     clean, rows = sample(opts.per_kind, opts.clean, opts.seed)
     replay_rows = [r for k in KINDS
                    for r in [x for x in rows if x["kind"] == k][:opts.replay_per_kind]]

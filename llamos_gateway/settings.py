@@ -61,6 +61,10 @@ class ServerSettings(_Group):
     port: int = Field(8000, ge=1, le=65535, description="HTTP port")
     workers: int = Field(
         1, ge=1, le=64, description="worker processes; >1 wants redis.url so state is shared")
+    local_model_instances: int = Field(
+        1, ge=1, le=16,
+        description="in-process GGUF models (local/smollm2, local/gguf): copies per model and "
+                    "worker answering at once, the cores split between them")
     shutdown_grace_s: float = Field(
         10.0, ge=0, le=3600,
         description="on SIGTERM: requests and streams still open this long after it end (503, or "

@@ -105,11 +105,11 @@ class Components:
             "checks": checks}
 
 
-def local_models() -> dict[str, Callable[[], Upstream]]:
+def local_models(instances: int = 1) -> dict[str, Callable[[], Upstream]]:
     """The built-in offline models, by name (the names are `routing.BUILTIN_MODELS`).
-    `local/smollm2` loads its GGUF file on first use."""
+    `local/smollm2` loads its GGUF file on first use, in `instances` copies."""
     return {"local/echo": echo_model, "local/sst2-sentiment": _sentiment_model,
-            "local/smollm2": lambda: LlamaCppUpstream("local/smollm2")}
+            "local/smollm2": lambda: LlamaCppUpstream("local/smollm2", instances=instances)}
 
 
 def _once(factory: Callable[[], Upstream]) -> Callable[[], Upstream]:
@@ -134,7 +134,8 @@ def _sentiment_model() -> Upstream:
 
 def build_router(settings: Settings, client: aiohttp.ClientSession) -> ModelRouter:
     routes: dict[str, Route] = {}
-    builtins = {name: _once(factory) for name, factory in local_models().items()}
+    instances = settings.server.local_model_instances
+    builtins = {name: _once(factory) for name, factory in local_models(instances).items()}
     for name, factory in builtins.items():
         routes[name] = Route(name, factory(), name, "llamos-local", "local")
     for alias, spec in settings.models.items():
@@ -173,7 +174,9 @@ def _route(alias: str, spec: ModelSpec, settings: Settings, client: aiohttp.Clie
     if plan.path == "local":
         if spec.gguf_path is not None:  # local/gguf: one loaded file per path
             key_ = f"gguf:{spec.gguf_path.resolve()}"
-            builtins.setdefault(key_, _once(lambda: LlamaCppUpstream(alias, spec.gguf_path)))
+            instances = settings.server.local_model_instances
+            builtins.setdefault(key_, _once(lambda: LlamaCppUpstream(
+                alias, spec.gguf_path, instances=instances)))
             return Route(alias, builtins[key_](), plan.upstream_model, plan.owned_by, plan.path)
         return Route(alias, builtins[spec.model](), plan.upstream_model, plan.owned_by, plan.path)
     if warn and spec.api_key_env and spec.api_key() is None:

@@ -4,13 +4,15 @@ model's token states).
 
 The model is loaded on the first call, not when the gateway starts, so a gateway that never
 asks it pays nothing and one without the `local-llm` extra still starts (the call then fails
-with what to install). Every call runs in a worker thread, so the event loop keeps serving;
-calls to one model are serialised by a capacity limiter of 1, so waiting requests wait on
-the loop, not in the thread pool (llama.cpp answers one prompt at a time anyway).
+with what to install). Every call runs in a worker thread, so the event loop keeps serving.
+A llama.cpp context answers one prompt at a time: calls take one of `instances` copies of the
+model (`server.local_model_instances`, 1 by default) through a capacity limiter, so waiting
+requests wait on the loop, not in the thread pool.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -41,28 +43,59 @@ def _usage(prompt: int, completion: int) -> dict[str, int]:
 class LlamaCppUpstream:
     """`path` None: the bundled SmolLM2-135M-Instruct (found on first use). `options` go to
     `LocalModel` (n_ctx, n_threads, seed). A model from `open_model` belongs to its caller
-    and is not closed here (tests share one loaded model)."""
+    and is not closed here (tests share one loaded model).
+
+    `instances`: how many copies of the model answer at once (each its own llama.cpp context;
+    the weights are one memory-mapped file). Each copy answers one call at a time, with the
+    cores split between them unless `n_threads` is given: on a few cores two one-thread copies
+    answer more calls a second than one two-thread copy, since a small model's generation
+    spends much of each token synchronising its threads."""
 
     def __init__(self, name: str, path: Path | None = None, *,
                  open_model: Callable[[Path], LocalModel] | None = None,
-                 **options: Any) -> None:
+                 instances: int = 1, **options: Any) -> None:
+        if instances < 1:
+            raise ValueError("instances must be >= 1")
+        if instances > 1 and "n_threads" not in options:
+            options["n_threads"] = max(1, len(os.sched_getaffinity(0)) // instances)
         self.name = name
         self._path = path
         self._open_model = open_model or (lambda p: LocalModel(p, **options))
         self._owns_model = open_model is None
-        self._model: LocalModel | None = None
+        self._models: list[LocalModel | None] = [None] * instances
+        self._free = list(range(instances))
         self._loading = threading.Lock()
-        self._serial = anyio.CapacityLimiter(1)
+        self._pool = anyio.CapacityLimiter(instances)
 
-    def _loaded(self) -> LocalModel:
-        """The model, opened on first use (in a worker thread)."""
+    @property
+    def instances(self) -> int:
+        return len(self._models)
+
+    def _loaded(self, index: int = 0) -> LocalModel:
+        """Copy `index` of the model, opened on first use (in a worker thread)."""
         with self._loading:
-            if self._model is None:
-                self._model = self._open_model(self._path or bundled_model_path())
-            return self._model
+            model = self._models[index]
+            if model is None:
+                model = self._models[index] = self._open_model(self._path or bundled_model_path())
+            return model
+
+    async def _borrow(self, holder: object) -> int:
+        """A free copy's index, held by `holder` until `_give_back` (a stream is held by an
+        object, not a task: a server may close it from another task than the one iterating)."""
+        await self._pool.acquire_on_behalf_of(holder)
+        return self._free.pop()
+
+    def _give_back(self, holder: object, index: int) -> None:
+        self._free.append(index)
+        self._pool.release_on_behalf_of(holder)
 
     async def _run(self, fn: Callable[[LocalModel], Any]) -> Any:
-        return await anyio.to_thread.run_sync(lambda: fn(self._loaded()), limiter=self._serial)
+        holder = object()
+        index = await self._borrow(holder)
+        try:
+            return await anyio.to_thread.run_sync(lambda: fn(self._loaded(index)))
+        finally:
+            self._give_back(holder, index)
 
     async def complete(self, call: UpstreamCall) -> UpstreamReply:
         body = call.body
@@ -132,9 +165,9 @@ class LlamaCppUpstream:
         # the whole generation holds the model; the borrower is this stream, not a task (a
         # server may close the stream from another task than the one that iterated it)
         holder = object()
-        await self._serial.acquire_on_behalf_of(holder)
+        index = await self._borrow(holder)
         try:
-            model = await anyio.to_thread.run_sync(self._loaded)
+            model = await anyio.to_thread.run_sync(self._loaded, index)
             pieces = pieces_of(model)
             try:
                 while (piece := await anyio.to_thread.run_sync(next, pieces, None)) is not None:
@@ -154,7 +187,7 @@ class LlamaCppUpstream:
                     lambda: _usage(prompt_tokens(model),
                                    model.count_tokens(completion) if completion else 0))
         finally:
-            self._serial.release_on_behalf_of(holder)
+            self._give_back(holder, index)
         done: dict[str, Any] = ({"index": 0, "delta": {}, "finish_reason": "stop"} if chat
                                 else {"index": 0, "text": "", "finish_reason": "stop"})
         yield _sse({**base, "choices": [done]})
@@ -163,9 +196,18 @@ class LlamaCppUpstream:
         yield b"data: [DONE]\n\n"
 
     async def aclose(self) -> None:
-        model, self._model = self._model, None
-        if model is not None and self._owns_model:
-            await anyio.to_thread.run_sync(model.close, limiter=self._serial)
+        """Closes each copy once no call holds it."""
+        holders = [object() for _ in self._models]
+        indices = [await self._borrow(holder) for holder in holders]
+        try:
+            models = [m for m in self._models if m is not None]
+            self._models = [None] * len(self._models)
+            if self._owns_model:
+                for model in models:
+                    await anyio.to_thread.run_sync(model.close)
+        finally:
+            for holder, index in zip(holders, indices, strict=True):
+                self._give_back(holder, index)
 
 
 def _reply(obj: dict[str, Any]) -> UpstreamReply:

@@ -133,7 +133,7 @@ async def gateway(monkeypatch: pytest.MonkeyPatch,
     builtins = wiring.local_models()
     assert "local/sst2-sentiment" in builtins
     # the built-in entry, but with the classifier this test session already trained
-    monkeypatch.setattr(wiring, "local_models", lambda: {
+    monkeypatch.setattr(wiring, "local_models", lambda instances=1: {
         **builtins, "local/sst2-sentiment": lambda: SentimentChatModel(classifier)})
     async with wiring.open_components(Settings(), purifier=PassthroughPurifier()) as components:
         yield components.gateway

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 def shared_model(monkeypatch: pytest.MonkeyPatch, local_model: LocalModel) -> LocalModel:
     """`local/smollm2` built on the session's model instead of loading its own copy."""
     builtins = wiring.local_models()
-    monkeypatch.setattr(wiring, "local_models", lambda: {
+    monkeypatch.setattr(wiring, "local_models", lambda instances=1: {
         **builtins, "local/smollm2": lambda: LlamaCppUpstream(
             "local/smollm2", open_model=lambda path: local_model)})
     return local_model

@@ -15,8 +15,9 @@ defense service with its fail-open policy, the agent, the tiered backend, the bu
    tokens per call. For `lexical`, `llamos` and `tiered` with the compact prompt set, and for
    `llamos` with the default (paper-faithful) set on a smaller sample (`--default-per-kind`,
    `--default-clean`), which it is compared with on the same entries.
-2. The local model as an SST-2 target: zero-shot accuracy on the clean sentences (its answer
-   parsed; the in-process model returns no logprobs, so there is no logprob scoring).
+2. The local model as an SST-2 target: zero-shot accuracy on the clean sentences, the labels
+   scored from the first reply token's top-20 logprobs (the in-process model returns them for
+   the first token; the parsed answer where no alternative matches a label).
 3. A PromptAttack replay against that target (`--replay-per-kind` entries a kind, drawn from
    the sample of 1): accuracy on the attacked text with no defense, lexical, llamos, tiered.
 4. One short arena: `--attacker llm --attacker-model local/smollm2` against
@@ -195,8 +196,10 @@ async def target_runs(components: Any, backends: Sequence[str], clean: list[str]
     """The local model as an SST-2 target: zero-shot accuracy, then the replay. Purified texts
     come from the cache the purification runs filled (the same results)."""
     task = bundled_task("sst2")
+    # labels scored from the first reply token's top logprobs (the in-process model reports
+    # them for the first token); the parsed answer only where none matches a label
     target = LLMTarget(GatewayChat(components.gateway), MODEL, task, concurrency=INSTANCES,
-                       max_tokens=4, cache=MemoryQueryCache())
+                       max_tokens=12, logprobs=True, cache=MemoryQueryCache())
     labels = {s: label for s, label in _labels().items()}
     started = time.perf_counter()
     known = [s for s in clean if s in labels]
@@ -205,7 +208,7 @@ async def target_runs(components: Any, backends: Sequence[str], clean: list[str]
     answered = len(known)
     note(f"zero-shot target: {time.perf_counter() - started:.1f} s")
     out: dict[str, Any] = {"zero_shot": {"n": answered, "accuracy": round(accuracy, 4),
-                                         "scoring": "parsed answer (no logprobs returned)",
+                                         "scoring": "first-token top-20 logprobs",
                                          "wall_s": round(time.perf_counter() - started, 1)}}
     gold = [labels[r["clean"]] for r in rows]
     attacked = [r["attacked"] for r in rows]

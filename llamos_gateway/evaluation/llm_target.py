@@ -195,7 +195,7 @@ class LLMTarget:
                                 "max_tokens": self._max_tokens,
                                 "messages": [{"role": "user", "content": prompt}]}
         if self._logprobs:
-            body.update(logprobs=True, top_logprobs=5)
+            body.update(logprobs=True, top_logprobs=20)  # OpenAI's most: small models spread
         return body
 
     def _scores(self, reply: dict[str, Any]) -> npt.NDArray[np.float64]:

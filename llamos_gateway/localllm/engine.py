@@ -188,6 +188,35 @@ class LocalModel:
                           completion_tokens=int(usage.get("completion_tokens", 0)),
                           finish_reason=choice.get("finish_reason") or "stop")
 
+    def first_token_logprobs(self, messages: Sequence[dict[str, Any]],
+                             top: int) -> list[tuple[str, float]]:
+        """The `top` likeliest first tokens of the model's reply to `messages` (its chat
+        template's prompt), with their log-probabilities, likeliest first: OpenAI's
+        `top_logprobs` for the first token, computed afresh in the scoring context. Empty when
+        the model has no chat template or the prompt does not fit that context."""
+        with self._scorer.lock:
+            llama = self._scorer.get()
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                return []
+            special = [llama.detokenize([t], special=True).decode("utf-8", "replace")
+                       for t in (llama.token_eos(), llama.token_bos())]
+            formatter = import_module("llama_cpp.llama_chat_format").Jinja2ChatFormatter(
+                template=template, eos_token=special[0], bos_token=special[1])
+            prompt = formatter(messages=list(messages)).prompt
+            tokens = llama.tokenize(prompt.encode(), add_bos=False, special=True)
+            if not tokens or len(tokens) > self.score_ctx:
+                return []
+            llama.reset()
+            llama.eval(tokens)
+            logits = np.asarray(llama.scores[len(tokens) - 1], dtype=np.float64)
+        peak = logits.max()
+        logprobs = logits - (np.log(np.exp(logits - peak).sum()) + peak)
+        best = np.argsort(-logprobs)[:top]
+        with self._scorer.lock:
+            pieces = [llama.detokenize([int(t)]).decode("utf-8", "replace") for t in best]
+        return [(piece, float(logprobs[t])) for piece, t in zip(pieces, best, strict=True)]
+
     def count_tokens(self, text: str) -> int:
         with self._scorer.lock:
             return len(self._scorer.get().tokenize(text.encode(), add_bos=False, special=False))

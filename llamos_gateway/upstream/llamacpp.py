@@ -122,13 +122,18 @@ class LlamaCppUpstream:
                                 sum(o.completion_tokens for o in outs))})
         messages = _messages(body, self.name)
         json_options = _json_options(body)
+        top = _top_logprobs(body)
         out = await self._run(lambda m: m.chat(messages, **options, **json_options))
+        logprobs = None
+        if top is not None:
+            first = await self._run(lambda m: m.first_token_logprobs(messages, max(top, 1)))
+            logprobs = _first_token_logprobs(first, top)
         return _reply({
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion",
             "created": created, "model": model, "system_fingerprint": "llamos-llama.cpp",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": out.text,
                                                  "refusal": None},
-                         "finish_reason": out.finish_reason, "logprobs": None}],
+                         "finish_reason": out.finish_reason, "logprobs": logprobs}],
             "usage": _usage(out.prompt_tokens, out.completion_tokens)})
 
     async def stream(self, call: UpstreamCall) -> AsyncIterator[bytes]:
@@ -223,6 +228,32 @@ def _options(body: dict[str, Any]) -> dict[str, Any]:
             "temperature": float(body.get("temperature") or 0.0),
             "stop": [stop] if isinstance(stop, str) else list(stop or []),
             "seed": int(seed) if isinstance(seed, int) else None}
+
+
+def _top_logprobs(body: dict[str, Any]) -> int | None:
+    """How many alternatives `logprobs: true` asks for (`top_logprobs`, 0-20), None when
+    logprobs are not asked for."""
+    if body.get("logprobs") is not True:
+        return None
+    top = body.get("top_logprobs")
+    if top is None:
+        return 0
+    if not isinstance(top, int) or isinstance(top, bool) or not 0 <= top <= 20:
+        raise InvalidRequest("top_logprobs must be an integer from 0 to 20",
+                             param="top_logprobs")
+    return top
+
+
+def _first_token_logprobs(first: list[tuple[str, float]], top: int) -> dict[str, Any] | None:
+    """OpenAI's `choices[].logprobs` for the first token of the reply only: in-process models
+    report the distribution the reply starts from (for label scoring), not every token's."""
+    if not first:
+        return None
+    token, logprob = first[0]
+    return {"content": [{"token": token, "logprob": logprob,
+                         "bytes": list(token.encode()),
+                         "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode())}
+                                          for t, lp in first[:top]]}]}
 
 
 def _json_options(body: dict[str, Any]) -> dict[str, Any]:

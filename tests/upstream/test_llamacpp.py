@@ -4,6 +4,7 @@ defense model of the LLAMOS agent. Every test shares the session's loaded model.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -54,6 +55,28 @@ def test_listed_and_answers_chat_with_usage(client: openai.OpenAI) -> None:
     usage = completion.usage
     assert usage is not None and usage.prompt_tokens > 5 and 0 < usage.completion_tokens <= 12
     assert completion.choices[0].finish_reason in ("stop", "length")
+
+
+def test_first_token_logprobs_for_label_scoring(client: openai.OpenAI) -> None:
+    completion = client.chat.completions.create(
+        model="local/smollm2", max_tokens=4, temperature=0, logprobs=True, top_logprobs=20,
+        messages=[{"role": "user", "content": "Is 'a wonderful film' positive or negative? "
+                                              "Answer in one word."}])
+    logprobs = completion.choices[0].logprobs
+    assert logprobs is not None and logprobs.content is not None
+    (first,) = logprobs.content  # the first token only (documented)
+    top = first.top_logprobs
+    assert len(top) == 20 and top[0].token == first.token
+    assert [t.logprob for t in top] == sorted((t.logprob for t in top), reverse=True)
+    assert all(t.logprob <= 0 for t in top) and sum(math.exp(t.logprob) for t in top) <= 1.0001
+    assert {"positive", "negative"} & {t.token.strip().lower() for t in top}
+    plain = client.chat.completions.create(
+        model="local/smollm2", max_tokens=2, messages=[{"role": "user", "content": "Hi"}])
+    assert plain.choices[0].logprobs is None
+    with pytest.raises(openai.BadRequestError, match="top_logprobs"):
+        client.chat.completions.create(
+            model="local/smollm2", max_tokens=2, logprobs=True, top_logprobs=21,
+            messages=[{"role": "user", "content": "Hi"}])
 
 
 def test_streamed_chat_arrives_in_pieces_with_usage(client: openai.OpenAI) -> None:

@@ -26,5 +26,7 @@ def test_ci_runs_the_readme_test_command() -> None:
     test_command = ".venv/bin/python -m pytest"
     assert f"\n{test_command}\n" in readme
     assert ci.rstrip().endswith(test_command)
-    assert '.venv/bin/pip install -e ".[eval,dev]"' in readme
-    assert '.venv/bin/pip install --quiet -e ".[eval,dev]"' in ci
+    assert "\nbash deploy/install.sh && .venv/bin/llamos serve\n" in readme
+    assert "\nbash deploy/install.sh\n" in ci
+    install = (ROOT / "deploy" / "install.sh").read_text(encoding="utf-8")
+    assert '.venv/bin/pip install --quiet -e ".[eval,dev]"' in install

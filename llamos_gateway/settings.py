@@ -250,6 +250,15 @@ class DefenseSettings(_Group):
         None, ge=0.0,
         description="ranked backend: score gain (nats) a repair of an unknown word needs; unset = "
                     "calibrated")
+    ranked_decision: Literal["margin", "learned"] = Field(
+        "margin",
+        description="ranked backend: what decides a repair: the calibrated score margins, or the "
+                    "learned logistic model over the gain, edit type and word frequencies (n-gram "
+                    "scorer only; other scorers use the margins)")
+    ranked_threshold: float | None = Field(
+        None,
+        description="ranked backend, learned decision: the logit a repair needs; unset = the "
+                    "threshold calibrated on clean text")
     ranked_candidates: int = Field(
         6, ge=1, le=64, description="ranked backend: candidates per word the scorer weighs")
     ranked_words: int = Field(

@@ -1,5 +1,7 @@
-"""The decision rule: a candidate replaces a word only when its sentence scores better than
-the sentence with the word as it stands by more than a margin.
+"""The decision rules. `margin`: a candidate replaces a word only when its sentence scores
+better than the sentence with the word as it stands by more than a margin. `learned`
+(`Learned`): a logistic model over the gain and what else is known about the pair
+(`features`) decides, past a threshold set on clean text.
 
 Two margins, because the two kinds of word are not equally likely to be slips: a word the
 lexicon does not know (or one the lexical pass already repaired) needs `unknown`; a real
@@ -10,9 +12,15 @@ holds (`bench/ranked_calibrate.py`, recorded in docs/ranked.md). A distance-2 ca
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
 from llamos_gateway.ranking.candidates import Candidate
+from llamos_gateway.ranking.features import NAMES, Pair, vector
 
 RULE_KNOWN = "ranked_real_word"
 RULE_UNKNOWN = "ranked_spelling"
@@ -43,6 +51,7 @@ class Choice:
     gain: float
     margin: float
     known: bool  # the word replaced was a real word
+    score: float | None = None  # the learned decision's logit (None: the margin rule)
 
     @property
     def rule(self) -> str:
@@ -59,3 +68,49 @@ def choose(baseline: float, scored: list[tuple[Candidate, float]], *, known: boo
         if gain > needed and (best is None or gain - needed > best.gain - best.margin):
             best = Choice(candidate, gain, needed, known)
     return best
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """A logistic model over `features.NAMES`: a candidate wins when its logit exceeds
+    `threshold` (set on clean text, like the margins). Candidates that gain less than `floor`
+    nats are not weighed at all (the pre-ranking skips them)."""
+
+    weights: tuple[float, ...]
+    threshold: float
+    floor: float
+    version: str  # a hash of the coefficients and threshold
+
+    @classmethod
+    def load(cls, path: Path | None = None, *, threshold: float | None = None) -> Learned:
+        """The bundled coefficients (`data/ranking/decision.json`), or those at `path`."""
+        raw = (path.read_bytes() if path is not None else
+               resources.files("llamos_gateway").joinpath("data", "ranking",
+                                                          "decision.json").read_bytes())
+        data = json.loads(raw)
+        weights = tuple(float(data["weights"][name]) for name in NAMES)
+        return cls(weights, float(data["threshold"] if threshold is None else threshold),
+                   float(data["floor"]), hashlib.sha256(raw).hexdigest()[:12])
+
+    def logit(self, pair: Pair) -> float:
+        return sum(w * x for w, x in zip(self.weights, vector(pair), strict=True))
+
+    def identity(self) -> str:
+        return f"learned={self.version}/{self.threshold}/{self.floor}"
+
+
+def choose_learned(pairs: list[tuple[Candidate, Pair]], *, learned: Learned) -> Choice | None:
+    """The candidate with the highest logit, if it clears `learned.threshold`."""
+    best: Choice | None = None
+    for candidate, pair in pairs:
+        if pair.gain < learned.floor:
+            continue
+        logit = learned.logit(pair)
+        if logit > learned.threshold and (best is None or best.score is None
+                                          or logit > best.score):
+            best = Choice(candidate, pair.gain, learned.threshold, pair.known, logit)
+    return best
+
+
+def probability(logit: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))

@@ -5,8 +5,9 @@ For each lowercase word outside the protected spans, its candidates (`candidates
 pre-ranked by the n-gram model on the three trigrams the word takes part in (microseconds);
 the words whose best candidate gains the most go on, at most `bounds.words` of them with
 `bounds.per_word` candidates each, and the scorer scores the text with each candidate in
-place, in one batch. `decision.choose` keeps a candidate only past its margin. With the
-n-gram scorer the pre-ranking is the ranking; with a causal LM the LM has the last word.
+place, in one batch. `decision.choose` keeps a candidate only past its margin, or
+`decision.choose_learned` past the learned model's threshold. With the n-gram scorer the
+pre-ranking is the ranking; with a causal LM the LM has the last word.
 """
 
 from __future__ import annotations
@@ -22,11 +23,19 @@ from llamos_gateway.lexical import LexicalPurifier
 from llamos_gateway.lexical.spans import protected
 from llamos_gateway.lexical.tokens import tokenize
 from llamos_gateway.ranking.candidates import Bounds, Candidate, Neighbours
-from llamos_gateway.ranking.decision import Choice, Margins, choose
+from llamos_gateway.ranking.decision import (
+    Choice,
+    Learned,
+    Margins,
+    choose,
+    choose_learned,
+    probability,
+)
+from llamos_gateway.ranking.features import Pair
 from llamos_gateway.ranking.ngram import BOS, EOS, NgramModel
 from llamos_gateway.ranking.scorer import Scorer
 
-RANKED_VERSION = 1
+RANKED_VERSION = 2
 _MIN_LENGTH = 3
 # Text taken for another language: more than this share of its words unknown to the n-gram.
 _FOREIGN_SHARE = 0.4
@@ -40,9 +49,11 @@ class Policy:
     margins: Margins
     bounds: Bounds = Bounds()
     prefilter: float | None = None  # n-gram gain a candidate needs to reach the scorer
+    learned: Learned | None = None  # None: the margin rule decides
 
     def identity(self) -> str:
-        return f"{self.margins.identity()}|{self.bounds.identity()}|pre={self.prefilter}"
+        rule = self.learned.identity() if self.learned is not None else self.margins.identity()
+        return f"{rule}|{self.bounds.identity()}|pre={self.prefilter}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,7 @@ class _Target:
     end: int
     word: str
     known: bool
+    written: str     # the word as written, before the lexical pass's repair
     candidates: tuple[tuple[Candidate, float], ...]  # with their n-gram gain, best first
 
     @property
@@ -132,26 +144,50 @@ class RankedPurifier:
             gains.sort(key=lambda item: -item[1])
             kept = tuple(g for g in gains[:self.policy.bounds.per_word] if g[1] > threshold)
             if kept:
-                out.append(_Target(token.start, token.end, word, known, kept))
+                out.append(_Target(token.start, token.end, word, known, before or word, kept))
         out.sort(key=lambda t: -t.best)
         return out[:self.policy.bounds.words]
 
     def _threshold(self) -> float:
         if self.policy.prefilter is not None:
             return self.policy.prefilter
+        if self.policy.learned is not None:
+            return self.policy.learned.floor
         return min(self.policy.margins.known, self.policy.margins.unknown)
 
-    async def _rank(self, first: PurifyResult, targets: list[_Target]) -> PurifyResult:
+    async def pairs(self, first: PurifyResult,
+                    targets: list[_Target]) -> list[tuple[_Target, list[tuple[Candidate, Pair]]]]:
+        """Each target's candidates, scored in one batch, with what the decision weighs."""
         text = first.purified
         variants = [text[:t.start] + c.word + text[t.end:]
                     for t in targets for c, _ in t.candidates]
         scores = await self.scorer.logprobs([text, *variants])
         baseline, k = scores[0], 1
+        # other signs of an attack: the lexical pass's edits, unknown words it left alone
+        suspects = [not t.known and t.written == t.word for t in targets]
+        lexical = len(first.edits)
+        out = []
+        for n, target in enumerate(targets):
+            repaired = target.written != target.word
+            others = lexical - repaired + sum(suspects) - suspects[n]
+            scored = []
+            for c, _ in target.candidates:
+                scored.append((c, Pair(target.written, c.word, scores[k] - baseline,
+                                       target.known, repaired, self._lexicon.count(target.written),
+                                       self._lexicon.count(c.word), others)))
+                k += 1
+            out.append((target, scored))
+        return out
+
+    async def _rank(self, first: PurifyResult, targets: list[_Target]) -> PurifyResult:
         choices: list[tuple[_Target, Choice]] = []
-        for target in targets:
-            scored = [(c, scores[k + j]) for j, (c, _) in enumerate(target.candidates)]
-            k += len(scored)
-            choice = choose(baseline, scored, known=target.known, margins=self.policy.margins)
+        learned = self.policy.learned
+        for target, scored in await self.pairs(first, targets):
+            if learned is not None:
+                choice = choose_learned(scored, learned=learned)
+            else:
+                choice = choose(0.0, [(c, p.gain) for c, p in scored], known=target.known,
+                                margins=self.policy.margins)
             if choice is not None:
                 choices.append((target, choice))
         if not choices:
@@ -207,7 +243,10 @@ def _applied(first: PurifyResult, choices: list[tuple[_Target, Choice]],
     edits.sort(key=lambda e: e.start)
     detail = [{"before": t.word, "after": c.candidate.word, "rule": c.rule,
                "gain": round(c.gain, 3), "margin": round(c.margin, 3),
-               "distance": c.candidate.distance} for t, c in choices]
+               "distance": c.candidate.distance,
+               **({} if c.score is None else {"score": round(c.score, 3),
+                                              "probability": round(probability(c.score), 4)})}
+              for t, c in choices]
     return replace(first, purified=purified, backend=name, edits=tuple(edits),
                    extra={**first.extra, "ranked": detail})
 

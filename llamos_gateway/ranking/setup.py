@@ -14,7 +14,7 @@ from llamos_gateway.localllm import LocalModel, bundled_model_path
 from llamos_gateway.ranking import training
 from llamos_gateway.ranking.calibration import CALIBRATED
 from llamos_gateway.ranking.candidates import Bounds
-from llamos_gateway.ranking.decision import Margins
+from llamos_gateway.ranking.decision import Learned, Margins
 from llamos_gateway.ranking.ngram import NgramModel
 from llamos_gateway.ranking.purifier import Policy, RankedPurifier
 from llamos_gateway.ranking.scorer import CompletionsScorer, LocalScorer, NgramScorer, Scorer
@@ -52,9 +52,13 @@ def policy_for(defense: DefenseSettings) -> Policy:
         unknown=(base.unknown if defense.ranked_margin_unknown is None
                  else defense.ranked_margin_unknown),
         per_distance=base.per_distance)
+    learned = (Learned.load(threshold=defense.ranked_threshold)
+               if defense.ranked_decision == "learned" and defense.ranked_scorer == "ngram"
+               else None)
     return Policy(margins=margins,
                   bounds=Bounds(per_word=defense.ranked_candidates, words=defense.ranked_words),
-                  prefilter=None if defense.ranked_scorer == "ngram" else LM_PREFILTER)
+                  prefilter=None if defense.ranked_scorer == "ngram" else LM_PREFILTER,
+                  learned=learned)
 
 
 def scorer_for(defense: DefenseSettings, ngram: Callable[[], NgramModel],

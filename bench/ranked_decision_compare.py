@@ -1,0 +1,104 @@
+"""The ranked backend's decision rules side by side, in one process, on the issue-17 figures
+that need no attack run: clean SST-2 validation changed (all, and the odd-numbered half that
+no calibration saw), PromptAttack repair per kind (`bench/purify_score.py`'s metric, all
+16,277 inputs), generated SST-2 typos (`bench/realistic_bench.py`'s `typo` kind and metric)
+and the realistic benchmark corpus (seed 13) changed per domain. `lexical` is the baseline.
+
+    PYTHONPATH=. nice -n 19 .venv/bin/python bench/ranked_decision_compare.py
+
+Prints a table and writes bench/results/ranked/decision_compare.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from llamos_gateway import backends
+from llamos_gateway.corpus import build
+from llamos_gateway.defense.protocol import Purifier, PurifyRequest
+from llamos_gateway.settings import DefenseSettings
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+import purify_score  # noqa: E402
+from lexical_bench import generate  # noqa: E402
+from realistic_bench import SEED, repair  # noqa: E402
+
+
+async def measure(purifier: Purifier, sets: dict[str, Any]) -> dict[str, Any]:
+    done: dict[str, str] = {}
+
+    async def purify(text: str) -> str:
+        if text not in done:
+            done[text] = (await purifier.purify(PurifyRequest(text))).purified
+        return done[text]
+
+    tokens, chars = purify_score.tokens, purify_score.char_tokens
+    clean = sets["sst2"]
+    changed = [tokens(await purify(s)) != tokens(s) for s in clean]
+    out: dict[str, Any] = {"sst2_changed": sum(changed) / len(changed),
+                           "sst2_odd_changed": sum(changed[1::2]) / len(changed[1::2])}
+    kinds: dict[str, list[float]] = defaultdict(list)
+    for row in sets["promptattack"]:
+        c, a = chars(row["clean"]), chars(row["attacked"])
+        d0 = purify_score.edit_distance(a, c)
+        d1 = purify_score.edit_distance(chars(await purify(row["attacked"])), c)
+        kinds[row["kind"]].append(1 - d1 / d0)
+    out["promptattack"] = {k: round(statistics.mean(v), 4) for k, v in sorted(kinds.items())}
+    out["typo_repair"] = statistics.mean(
+        [repair(r["clean"], r["attacked"], await purify(r["attacked"])) for r in sets["typo"]])
+    domains: dict[str, list[bool]] = defaultdict(list)
+    for text in sets["corpus"]:
+        domains[text.domain].append(await purify(text.text) != text.text)
+    out["corpus_changed"] = {d: round(sum(v) / len(v), 4) for d, v in domains.items()}
+    return out
+
+
+def lowest(result: dict[str, Any]) -> float:
+    return min(v for k, v in result["promptattack"].items() if k not in ("C1", "C2"))
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rules", nargs="*", default=["lexical", "margin", "learned"])
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "ranked" /
+                    "decision_compare.json")
+    opts = ap.parse_args()
+    clean, attacked = purify_score.load_default_sets()
+    sets = {"sst2": clean, "promptattack": attacked, "typo": generate(clean, "typo"),
+            "corpus": build(SEED).texts}
+    results: dict[str, Any] = {}
+    for rule in opts.rules:
+        started = time.perf_counter()
+        if rule == "lexical":
+            purifier = backends.build_offline("lexical", DefenseSettings())
+        else:
+            purifier = backends.build_offline("ranked", DefenseSettings(ranked_decision=rule))
+        results[rule] = await measure(purifier, sets)
+        results[rule]["seconds"] = round(time.perf_counter() - started, 1)
+        print(rule, json.dumps(results[rule]), flush=True)
+    print(f"\n{'figure':28}" + "".join(f"{r:>10}" for r in results))
+    rows = [("SST-2 changed", lambda r: f"{r['sst2_changed']:.2%}"),
+            ("SST-2 odd changed", lambda r: f"{r['sst2_odd_changed']:.2%}"),
+            ("PromptAttack C1", lambda r: f"{r['promptattack']['C1']:.3f}"),
+            ("PromptAttack C2", lambda r: f"{r['promptattack']['C2']:.3f}"),
+            ("lowest other kind", lambda r: f"{lowest(r):.3f}"),
+            ("generated typos", lambda r: f"{r['typo_repair']:.3f}"),
+            ("corpus worst domain", lambda r: "{}:{:.2%}".format(
+                *max(r["corpus_changed"].items(), key=lambda kv: kv[1])))]
+    for name, cell in rows:
+        print(f"{name:28}" + "".join(f"{cell(r):>10}" for r in results.values()))
+    opts.out.parent.mkdir(parents=True, exist_ok=True)
+    opts.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

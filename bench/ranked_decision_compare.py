@@ -69,6 +69,8 @@ def lowest(result: dict[str, Any]) -> float:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rules", nargs="*", default=["lexical", "margin", "learned"])
+    ap.add_argument("--candidates", type=int, default=6, help="defense.ranked_candidates")
+    ap.add_argument("--words", type=int, default=8, help="defense.ranked_words")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "ranked" /
                     "decision_compare.json")
     opts = ap.parse_args()
@@ -81,7 +83,9 @@ async def main() -> None:
         if rule == "lexical":
             purifier = backends.build_offline("lexical", DefenseSettings())
         else:
-            purifier = backends.build_offline("ranked", DefenseSettings(ranked_decision=rule))
+            purifier = backends.build_offline("ranked", DefenseSettings(
+                ranked_decision=rule, ranked_candidates=opts.candidates,
+                ranked_words=opts.words))
         results[rule] = await measure(purifier, sets)
         results[rule]["seconds"] = round(time.perf_counter() - started, 1)
         print(rule, json.dumps(results[rule]), flush=True)

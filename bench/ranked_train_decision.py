@@ -5,7 +5,8 @@ Deterministic: the same sources and seeds give the same coefficient file.
 1. **A held-out n-gram model.** The bundled n-gram model is trained on SST-2 *train*, so on
    those sentences it knows every trigram; its gains there are not those of unseen text.
    A second model is trained on the same sources without every tenth SST-2 train sentence
-   (`--holdout 10`), and the features of those sentences are read from it.
+   of 8 words or more and the phrases inside them (`--holdout 10`), and the features of
+   those sentences are read from it.
 2. **Examples.** Each held-out SST-2 train sentence and each English line of the realistic
    corpus built with seed 303 (chat, names, entities: not news, whose RTE sentences the
    benchmark corpus also draws from; not the benchmark's seed 13, calibration's 202 or the
@@ -45,7 +46,7 @@ from llamos_gateway.defense.protocol import PurifyRequest
 from llamos_gateway.lexical import LexicalPurifier
 from llamos_gateway.ranking import training
 from llamos_gateway.ranking.calibration import CALIBRATED
-from llamos_gateway.ranking.candidates import KEYBOARD
+from llamos_gateway.ranking.candidates import KEYBOARD, Bounds
 from llamos_gateway.ranking.decision import Learned
 from llamos_gateway.ranking.features import NAMES, vector
 from llamos_gateway.ranking.ngram import NgramModel, words
@@ -64,19 +65,30 @@ _VOWELS = "aeiou"
 # ---------------------------------------------------------------- data
 
 
+def heldout_sentences(holdout: int) -> list[str]:
+    """Every `holdout`-th SST-2 train sentence of at least 8 words."""
+    return [s for i, s in enumerate(training.sst2_train())
+            if i % holdout == 0 and len(s.split()) >= 8]
+
+
 def heldout_model(holdout: int) -> NgramModel:
-    kept = [s for i, s in enumerate(training.sst2_train()) if i % holdout]
+    """The n-gram model without the held-out sentences and without every SST-2 train phrase
+    inside one of them (SST-2 train holds the phrases of each review's parse tree, so a
+    sentence's phrases would teach its trigrams)."""
+    held = "\n".join(heldout_sentences(holdout))
+    kept = [s for s in training.sst2_train() if s not in held]
     corpus = [*kept, *training.realistic(), *training.stdlib_docstrings()]
     tokens = sum(len(words(s)) for s in corpus)
     return NgramModel.train(corpus, training.general_bigrams(tokens), training.general_words())
 
 
 def clean_texts(holdout: int, limit: int) -> Iterator[tuple[str, str]]:
-    sst = [s for i, s in enumerate(training.sst2_train()) if i % holdout == 0]
-    for s in sst[:limit]:
+    for s in heldout_sentences(holdout)[:limit]:
         yield "sst2-train-heldout", s
     for text in build(seed=SEED, per_domain=200).texts:
-        if text.language == "en" and text.domain in ("chat", "names", "entities"):
+        if text.domain == "languages":  # clean only: no typos are planted in these
+            yield "realistic-languages", text.text
+        elif text.language == "en" and text.domain in ("chat", "names", "entities"):
             for line in text.text.splitlines():
                 if line.strip():
                     yield f"realistic-{text.domain}", line
@@ -130,7 +142,7 @@ async def examples(purifier: RankedPurifier, holdout: int, limit: int,
     ys: list[int] = []
     counts: dict[str, int] = defaultdict(int)
     for source, clean in clean_texts(holdout, limit):
-        bad = attacked(clean, rng, known)
+        bad = None if source == "realistic-languages" else attacked(clean, rng, known)
         for text in (clean, bad):
             if text is None:
                 continue
@@ -194,7 +206,8 @@ async def main() -> None:
     placeholder = Learned(tuple(0.0 for _ in NAMES), 0.0, opts.floor, "training")
     held = heldout_model(opts.holdout)
     print(f"held-out n-gram trained [{time.perf_counter() - started:.0f}s]", flush=True)
-    policy = Policy(CALIBRATED["ngram"], learned=placeholder)
+    # every candidate past the floor is an example (inference keeps the best by the model)
+    policy = Policy(CALIBRATED["ngram"], Bounds(per_word=48, words=64), learned=placeholder)
     trainer = RankedPurifier(lexical, NgramScorer(lambda: held, "heldout"), lambda: held, policy)
     xs, ys, counts = await examples(trainer, opts.holdout, opts.limit)
     print(f"{len(ys)} examples, {sum(ys)} positive; {counts} "

@@ -59,11 +59,13 @@ class Pair:
     count_written: int  # lexicon counts (0 = not a target)
     count_candidate: int
     others: int        # other words of the text that look mistyped (lexical repairs, targets)
+    foreign: float     # the text's share of words the lexicon does not know
 
 
 NAMES = ("bias", "gain", "gain_known", "known", "repaired", "distance2", "insertion",
          "deletion", "transposition", "keyboard", "substitution", "log_count_written",
-         "log_count_candidate", "log_ratio", "short", "length", "others", "others_known_gain")
+         "log_count_candidate", "log_ratio", "short", "length", "others", "others_known_gain",
+         "foreign", "known_log_count_written")
 
 
 def vector(pair: Pair) -> list[float]:
@@ -77,4 +79,5 @@ def vector(pair: Pair) -> list[float]:
             float(kind == Edit.DELETION), float(kind == Edit.TRANSPOSITION),
             float(kind == Edit.KEYBOARD), float(kind == Edit.SUBSTITUTION), written / 10,
             cand / 10, (cand - written) / 10, float(len(pair.written) <= 4),
-            min(len(pair.written), 12) / 12, float(others), others * gain * pair.known / 10]
+            min(len(pair.written), 12) / 12, float(others), others * gain * pair.known / 10,
+            pair.foreign, pair.known * written / 10]

@@ -41,6 +41,7 @@ _MIN_LENGTH = 3
 _FOREIGN_SHARE = 0.4
 # Longer texts are weighed in a worker thread, off the event loop.
 _INLINE_MAX_CHARS = 2000
+_LETTERS = re.compile(r"[^\W\d_]+")
 _NGRAM_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)*|'[a-z]+|[0-9]+(?:[.,][0-9]+)*|[^\sa-z0-9]")
 
 
@@ -64,10 +65,8 @@ class _Target:
     known: bool
     written: str     # the word as written, before the lexical pass's repair
     candidates: tuple[tuple[Candidate, float], ...]  # with their n-gram gain, best first
-
-    @property
-    def best(self) -> float:
-        return self.candidates[0][1]
+    best: float      # the best candidate's pre-ranking value (`RankedPurifier.prior`)
+    foreign: float   # the text's share of words the lexicon does not know
 
 
 class RankedPurifier:
@@ -108,7 +107,7 @@ class RankedPurifier:
         return result.with_timing(started)
 
     def targets(self, first: PurifyResult) -> list[_Target]:
-        """The words worth a scorer's look, best n-gram gain first, within the bounds."""
+        """The words worth a scorer's look, best first (`prior`), within the bounds."""
         text = first.purified
         model = self._ngram()
         spans = protected(text)
@@ -120,6 +119,7 @@ class RankedPurifier:
         if not plain or sum(not model.knows(t) for t in plain) > _FOREIGN_SHARE * len(plain):
             return []
         repaired = _lexical_words(first)
+        foreign = self.foreign(lowered)
         out: list[_Target] = []
         threshold = self._threshold()
         for token in tokenize(text, spans):
@@ -139,14 +139,34 @@ class RankedPurifier:
                                        lexical=word if before else None)
             if not pool:
                 continue
+            written = before or word
             gains = [(c, _local_logprob(model, tokens, i, c.word) - base)
                      for c in pool if c.word != word]
-            gains.sort(key=lambda item: -item[1])
-            kept = tuple(g for g in gains[:self.policy.bounds.per_word] if g[1] > threshold)
+            ranked = sorted(((self.prior(written, c, g, known=known, repaired=bool(before),
+                                         foreign=foreign), c, g)
+                             for c, g in gains if g > threshold), key=lambda item: -item[0])
+            kept = ranked[:self.policy.bounds.per_word]
             if kept:
-                out.append(_Target(token.start, token.end, word, known, before or word, kept))
+                out.append(_Target(token.start, token.end, word, known, written,
+                                   tuple((c, g) for _, c, g in kept), kept[0][0], foreign))
         out.sort(key=lambda t: -t.best)
         return out[:self.policy.bounds.words]
+
+    def foreign(self, lowered: str) -> float:
+        """The share of the text's words (any script) that the lexicon does not know."""
+        found = _LETTERS.findall(lowered)
+        return sum(not self._lexicon.is_known(w) for w in found) / len(found) if found else 0.0
+
+    def prior(self, written: str, candidate: Candidate, gain: float, *, known: bool,
+              repaired: bool, foreign: float) -> float:
+        """How a candidate is pre-ranked: by how far its n-gram gain clears its margin, or
+        by the learned logit (without the text-level `others`, which needs every target)."""
+        learned = self.policy.learned
+        if learned is None:
+            return gain - self.policy.margins.needed(known=known, candidate=candidate)
+        return learned.logit(Pair(written, candidate.word, gain, known, repaired,
+                                  self._lexicon.count(written),
+                                  self._lexicon.count(candidate.word), 0, foreign))
 
     def _threshold(self) -> float:
         if self.policy.prefilter is not None:
@@ -174,7 +194,7 @@ class RankedPurifier:
             for c, _ in target.candidates:
                 scored.append((c, Pair(target.written, c.word, scores[k] - baseline,
                                        target.known, repaired, self._lexicon.count(target.written),
-                                       self._lexicon.count(c.word), others)))
+                                       self._lexicon.count(c.word), others, target.foreign)))
                 k += 1
             out.append((target, scored))
         return out

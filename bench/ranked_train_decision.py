@@ -12,7 +12,8 @@ Deterministic: the same sources and seeds give the same coefficient file.
    benchmark corpus also draws from; not the benchmark's seed 13, calibration's 202 or the
    n-gram's 101) is taken twice: as it is, and with one or two typos (a letter deleted,
    inserted, doubled, replaced by a neighbouring key or another vowel, or two swapped; about
-   half of them chosen to make another real word, as `god` for `good`). Every candidate the
+   half of them chosen to make another real word, as `god` for `good`; a quarter of the words
+   get two). Every candidate the
    backend weighs is an example: positive when it puts back the clean word.
 3. **A logistic model** (L2, Newton's method in numpy) over `ranking.features.NAMES`.
 4. **The threshold**, with the bundled n-gram model, on the calibration sets of
@@ -59,6 +60,7 @@ from ranked_calibrate import calibration_sets  # noqa: E402
 
 OUT = ROOT.parent / "llamos_gateway" / "data" / "ranking" / "decision.json"
 SEED = 303
+FLOOR_LOGIT = 0.0  # no threshold below even odds
 _VOWELS = "aeiou"
 
 
@@ -114,8 +116,10 @@ def attacked(text: str, rng: random.Random, known: Callable[[str], bool]) -> str
     if not spots:
         return None
     rng.shuffle(spots)
-    for i in spots[:rng.choice((1, 1, 2))]:
-        tries = [typo(parts[i], rng) for _ in range(12)]
+    for i in spots[:rng.choice((1, 1, 2, 2, 3))]:
+        twice = rng.random() < 0.25
+        tries = [typo(typo(parts[i], rng), rng) if twice else typo(parts[i], rng)
+                 for _ in range(12)]
         real = [t for t in tries if t != parts[i] and known(t)]
         plain = [t for t in tries if t != parts[i]]
         pick = real if real and rng.random() < 0.5 else plain
@@ -181,14 +185,41 @@ def fit(xs: list[list[float]], ys: list[int], l2: float, steps: int = 30) -> np.
     return w
 
 
-async def best_logits(purifier: RankedPurifier, learned: Learned, text: str) -> float:
+async def best_logits(purifier: RankedPurifier, learned: Learned,
+                      text: str) -> tuple[float, float]:
+    """The best logit any candidate reaches, for real words and for unknown words."""
     first = await purifier.lexical.purify(PurifyRequest(text))
-    best = float("-inf")
+    best = [float("-inf"), float("-inf")]
     for _, scored in await purifier.pairs(first, purifier.targets(first)):
         for _, pair in scored:
-            if pair.gain >= learned.floor:
-                best = max(best, learned.logit(pair))
-    return best
+            if pair.gain >= (learned.floor if pair.known else learned.floor_unknown):
+                best[not pair.known] = max(best[not pair.known], learned.logit(pair))
+    return best[0], best[1]
+
+
+def thresholds(logits: dict[str, list[tuple[float, float]]], budget: float,
+               positives: np.ndarray, known: np.ndarray) -> tuple[float, float]:
+    """The pair of thresholds (real words, unknown words), at least `FLOOR_LOGIT` each, under
+    which at most `budget` of each set's texts change, that accepts the most training
+    positives (`positives`: their logits; `known`: whether each is a real word)."""
+    grid = sorted({max(FLOOR_LOGIT, k) for v in logits.values() for k, _ in v if k > -1e9})
+    best: tuple[int, float, float] | None = None
+    for t_known in grid:
+        t_unknown = FLOOR_LOGIT
+        for values in logits.values():
+            allowed = int(budget * len(values)) - sum(k > t_known for k, _ in values)
+            if allowed < 0:
+                break
+            rest = sorted((u for k, u in values if k <= t_known), reverse=True)
+            if allowed < len(rest):
+                t_unknown = max(t_unknown, rest[allowed])
+        else:
+            hits = int(((positives > t_known) & known).sum()
+                       + ((positives > t_unknown) & ~known).sum())
+            if best is None or hits > best[0]:
+                best = (hits, t_known, t_unknown)
+    assert best is not None
+    return round(best[1], 4), round(best[2], 4)
 
 
 async def main() -> None:
@@ -196,6 +227,7 @@ async def main() -> None:
     ap.add_argument("--holdout", type=int, default=10)
     ap.add_argument("--limit", type=int, default=3000, help="held-out SST-2 train sentences")
     ap.add_argument("--floor", type=float, default=2.0)
+    ap.add_argument("--floor-unknown", type=float, default=-2.0)
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--budget", type=float, default=0.005)
     ap.add_argument("--per-domain", type=int, default=200)
@@ -203,7 +235,8 @@ async def main() -> None:
     opts = ap.parse_args()
     started = time.perf_counter()
     lexical = LexicalPurifier()
-    placeholder = Learned(tuple(0.0 for _ in NAMES), 0.0, opts.floor, "training")
+    placeholder = Learned(tuple(0.0 for _ in NAMES), 0.0, 0.0, opts.floor, opts.floor_unknown,
+                          "training")
     held = heldout_model(opts.holdout)
     print(f"held-out n-gram trained [{time.perf_counter() - started:.0f}s]", flush=True)
     # every candidate past the floor is an example (inference keeps the best by the model)
@@ -215,29 +248,34 @@ async def main() -> None:
     weights = fit(xs, ys, opts.l2)
     del held, trainer
     model = training.load_or_train()
-    draft = Learned(tuple(float(w) for w in weights), 0.0, opts.floor, "draft")
+    draft = Learned(tuple(float(w) for w in weights), 0.0, 0.0, opts.floor, opts.floor_unknown,
+                    "draft")
     purifier = RankedPurifier(lexical, NgramScorer(lambda: model, "cal"), lambda: model,
                               Policy(CALIBRATED["ngram"], learned=draft))
     sets = calibration_sets(opts.per_domain)
     logits = {name: [await best_logits(purifier, draft, t) for t in texts]
               for name, texts in sets.items()}
-    threshold = max(margin_for_logit(v, opts.budget) for v in logits.values())
-    rows = {name: {"n": len(v), "changed": round(sum(x > threshold for x in v) / len(v), 4)}
-            for name, v in logits.items()}
-    for name, row in rows.items():
-        print(f"{name:24} {row}")
     x = np.asarray(xs)
     y = np.asarray(ys)
-    hit = (x @ weights > threshold)
-    print(f"threshold {threshold:.3f}: training recall {hit[y == 1].mean():.3f}, "
-          f"false accepts {hit[y == 0].mean():.4f} [{time.perf_counter() - started:.0f}s]")
+    known = x[:, NAMES.index("known")] > 0
+    t_known, t_unknown = thresholds(logits, opts.budget, (x @ weights)[y == 1], known[y == 1])
+    rows = {name: {"n": len(v), "changed": round(
+        sum(k > t_known or u > t_unknown for k, u in v) / len(v), 4)}
+        for name, v in logits.items()}
+    for name, row in rows.items():
+        print(f"{name:24} {row}")
+    hit = x @ weights > np.where(known, t_known, t_unknown)
+    print(f"thresholds {t_known:.3f} / {t_unknown:.3f}: training recall {hit[y == 1].mean():.3f}"
+          f" (real words {hit[(y == 1) & known].mean():.3f}), false accepts "
+          f"{hit[y == 0].mean():.4f} [{time.perf_counter() - started:.0f}s]")
     data = {
         "about": "ranked backend, learned decision: logistic coefficients over "
                  "llamos_gateway.ranking.features.NAMES and the threshold set on clean text. "
                  "Made by bench/ranked_train_decision.py (docs/ranked.md); n-gram scorer only.",
         "scorer": "ngram", "ngram": training.fingerprint(),
         "weights": {name: round(float(w), 6) for name, w in zip(NAMES, weights, strict=True)},
-        "threshold": round(threshold, 4), "floor": opts.floor,
+        "threshold": t_known, "threshold_unknown": t_unknown, "floor": opts.floor,
+        "floor_unknown": opts.floor_unknown,
         "training": {"examples": len(ys), "positive": int(sum(ys)), "counts": counts,
                      "options": {k: str(v) if isinstance(v, Path) else v
                                  for k, v in vars(opts).items() if k != "out"},
@@ -247,14 +285,6 @@ async def main() -> None:
     opts.out.parent.mkdir(parents=True, exist_ok=True)
     opts.out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {opts.out}")
-
-
-def margin_for_logit(values: list[float], budget: float) -> float:
-    """The smallest logit under which at most `budget` of `values` exceed it (unlike
-    `margin_for`, it may be negative)."""
-    finite = sorted((v for v in values if v != float("-inf")), reverse=True)
-    allowed = int(budget * len(values))
-    return round(finite[allowed], 4) if allowed < len(finite) else -1e9
 
 
 if __name__ == "__main__":

@@ -255,10 +255,14 @@ class DefenseSettings(_Group):
         description="ranked backend: what decides a repair: the calibrated score margins, or the "
                     "learned logistic model over the gain, edit type and word frequencies (n-gram "
                     "scorer only; other scorers use the margins)")
-    ranked_threshold: float | None = Field(
+    ranked_threshold_known: float | None = Field(
         None,
-        description="ranked backend, learned decision: the logit a repair needs; unset = the "
-                    "threshold calibrated on clean text")
+        description="ranked backend, learned decision: the logit a repair of a real word needs; "
+                    "unset = the threshold calibrated on clean text")
+    ranked_threshold_unknown: float | None = Field(
+        None,
+        description="ranked backend, learned decision: the logit a repair of an unknown word "
+                    "needs; unset = calibrated")
     ranked_candidates: int = Field(
         6, ge=1, le=64, description="ranked backend: candidates per word the scorer weighs")
     ranked_words: int = Field(

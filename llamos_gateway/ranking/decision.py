@@ -73,16 +73,20 @@ def choose(baseline: float, scored: list[tuple[Candidate, float]], *, known: boo
 @dataclass(frozen=True, slots=True)
 class Learned:
     """A logistic model over `features.NAMES`: a candidate wins when its logit exceeds
-    `threshold` (set on clean text, like the margins). Candidates that gain less than `floor`
-    nats are not weighed at all (the pre-ranking skips them)."""
+    `threshold` (`threshold_unknown` for a word the lexicon does not know or the lexical pass
+    repaired; both set on clean text, like the margins). Candidates that gain less than
+    `floor` (`floor_unknown`) nats are not weighed at all (the pre-ranking skips them)."""
 
     weights: tuple[float, ...]
     threshold: float
+    threshold_unknown: float
     floor: float
+    floor_unknown: float  # the same for a word the lexicon does not know
     version: str  # a hash of the coefficients and threshold
 
     @classmethod
-    def load(cls, path: Path | None = None, *, threshold: float | None = None) -> Learned:
+    def load(cls, path: Path | None = None, *, threshold: float | None = None,
+             threshold_unknown: float | None = None) -> Learned:
         """The bundled coefficients (`data/ranking/decision.json`), or those at `path`."""
         raw = (path.read_bytes() if path is not None else
                resources.files("llamos_gateway").joinpath("data", "ranking",
@@ -90,25 +94,32 @@ class Learned:
         data = json.loads(raw)
         weights = tuple(float(data["weights"][name]) for name in NAMES)
         return cls(weights, float(data["threshold"] if threshold is None else threshold),
-                   float(data["floor"]), hashlib.sha256(raw).hexdigest()[:12])
+                   float(data["threshold_unknown"] if threshold_unknown is None
+                         else threshold_unknown),
+                   float(data["floor"]), float(data["floor_unknown"]),
+                   hashlib.sha256(raw).hexdigest()[:12])
 
     def logit(self, pair: Pair) -> float:
         return sum(w * x for w, x in zip(self.weights, vector(pair), strict=True))
 
     def identity(self) -> str:
-        return f"learned={self.version}/{self.threshold}/{self.floor}"
+        return (f"learned={self.version}/{self.threshold}/{self.threshold_unknown}/{self.floor}"
+                f"/{self.floor_unknown}")
+
+    def needed(self, pair: Pair) -> float:
+        return self.threshold if pair.known else self.threshold_unknown
 
 
 def choose_learned(pairs: list[tuple[Candidate, Pair]], *, learned: Learned) -> Choice | None:
-    """The candidate with the highest logit, if it clears `learned.threshold`."""
+    """The candidate with the highest logit, if it clears its threshold."""
     best: Choice | None = None
     for candidate, pair in pairs:
-        if pair.gain < learned.floor:
+        if pair.gain < (learned.floor if pair.known else learned.floor_unknown):
             continue
         logit = learned.logit(pair)
-        if logit > learned.threshold and (best is None or best.score is None
-                                          or logit > best.score):
-            best = Choice(candidate, pair.gain, learned.threshold, pair.known, logit)
+        needed = learned.needed(pair)
+        if logit > needed and (best is None or best.score is None or logit > best.score):
+            best = Choice(candidate, pair.gain, needed, pair.known, logit)
     return best
 
 

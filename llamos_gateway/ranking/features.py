@@ -60,16 +60,20 @@ class Pair:
     count_candidate: int
     others: int        # other words of the text that look mistyped (lexical repairs, targets)
     foreign: float     # the text's share of words the lexicon does not know
+    gap: float = 0.0   # n-gram gain over the word's best other candidate
+    rivals: int = 0    # the word's other candidates at the same distance or nearer
+    distance: int = 1  # edit distance from the word as written
 
 
 NAMES = ("bias", "gain", "gain_known", "known", "repaired", "distance2", "insertion",
          "deletion", "transposition", "keyboard", "substitution", "log_count_written",
          "log_count_candidate", "log_ratio", "short", "length", "others", "others_known_gain",
-         "foreign", "known_log_count_written")
+         "foreign", "known_log_count_written", "gap", "log_rivals", "unknown_alone",
+         "unknown_others")
 
 
 def vector(pair: Pair) -> list[float]:
-    kind = edit_kind(pair.written, pair.candidate)
+    kind = edit_kind(pair.written, pair.candidate) if pair.distance <= 1 else Edit.OTHER
     written = math.log1p(pair.count_written)
     cand = math.log1p(pair.count_candidate)
     others = min(pair.others, 3)
@@ -80,4 +84,6 @@ def vector(pair: Pair) -> list[float]:
             float(kind == Edit.KEYBOARD), float(kind == Edit.SUBSTITUTION), written / 10,
             cand / 10, (cand - written) / 10, float(len(pair.written) <= 4),
             min(len(pair.written), 12) / 12, float(others), others * gain * pair.known / 10,
-            pair.foreign, pair.known * written / 10]
+            pair.foreign, pair.known * written / 10, max(-10.0, min(pair.gap, 10.0)) / 10,
+            math.log1p(pair.rivals), float(not pair.known and pair.rivals == 0),
+            float(not pair.known) * others]

@@ -66,7 +66,7 @@ class _Target:
     written: str     # the word as written, before the lexical pass's repair
     candidates: tuple[tuple[Candidate, float], ...]  # with their n-gram gain, best first
     best: float      # the best candidate's pre-ranking value (`RankedPurifier.prior`)
-    foreign: float   # the text's share of words the lexicon does not know
+    pairs: tuple[Pair, ...]  # what the learned decision weighs, one per candidate
 
 
 class RankedPurifier:
@@ -142,13 +142,15 @@ class RankedPurifier:
             written = before or word
             gains = [(c, _local_logprob(model, tokens, i, c.word) - base)
                      for c in pool if c.word != word]
-            ranked = sorted(((self.prior(written, c, g, known=known, repaired=bool(before),
-                                         foreign=foreign), c, g)
-                             for c, g in gains if g > threshold), key=lambda item: -item[0])
-            kept = ranked[:self.policy.bounds.per_word]
-            if kept:
+            floor = threshold if known else self._floor_unknown()
+            pairs = [(c, self._pair(written, c, g, gains, known=known, repaired=bool(before),
+                                    foreign=foreign)) for c, g in gains if g > floor]
+            ranked = sorted(((self.prior(pair, c), c, pair) for c, pair in pairs),
+                            key=lambda item: -item[0])[:self.policy.bounds.per_word]
+            if ranked:
                 out.append(_Target(token.start, token.end, word, known, written,
-                                   tuple((c, g) for _, c, g in kept), kept[0][0], foreign))
+                                   tuple((c, pair.gain) for _, c, pair in ranked),
+                                   ranked[0][0], tuple(pair for _, _, pair in ranked)))
         out.sort(key=lambda t: -t.best)
         return out[:self.policy.bounds.words]
 
@@ -157,16 +159,27 @@ class RankedPurifier:
         found = _LETTERS.findall(lowered)
         return sum(not self._lexicon.is_known(w) for w in found) / len(found) if found else 0.0
 
-    def prior(self, written: str, candidate: Candidate, gain: float, *, known: bool,
-              repaired: bool, foreign: float) -> float:
+    def _pair(self, written: str, candidate: Candidate, gain: float,
+              gains: list[tuple[Candidate, float]], *, known: bool, repaired: bool,
+              foreign: float) -> Pair:
+        rivals = [g for c, g in gains if c is not candidate]
+        return Pair(written, candidate.word, gain, known, repaired, self._lexicon.count(written),
+                    self._lexicon.count(candidate.word), 0, foreign,
+                    gap=gain - max(rivals, default=gain - 20.0),
+                    rivals=sum(c.distance <= candidate.distance for c, _ in gains) - 1,
+                    distance=candidate.distance)
+
+    def prior(self, pair: Pair, candidate: Candidate) -> float:
         """How a candidate is pre-ranked: by how far its n-gram gain clears its margin, or
         by the learned logit (without the text-level `others`, which needs every target)."""
         learned = self.policy.learned
         if learned is None:
-            return gain - self.policy.margins.needed(known=known, candidate=candidate)
-        return learned.logit(Pair(written, candidate.word, gain, known, repaired,
-                                  self._lexicon.count(written),
-                                  self._lexicon.count(candidate.word), 0, foreign))
+            return pair.gain - self.policy.margins.needed(known=pair.known, candidate=candidate)
+        return learned.logit(pair)
+
+    def _floor_unknown(self) -> float:
+        learned = self.policy.learned
+        return self._threshold() if learned is None else learned.floor_unknown
 
     def _threshold(self) -> float:
         if self.policy.prefilter is not None:
@@ -191,10 +204,8 @@ class RankedPurifier:
             repaired = target.written != target.word
             others = lexical - repaired + sum(suspects) - suspects[n]
             scored = []
-            for c, _ in target.candidates:
-                scored.append((c, Pair(target.written, c.word, scores[k] - baseline,
-                                       target.known, repaired, self._lexicon.count(target.written),
-                                       self._lexicon.count(c.word), others, target.foreign)))
+            for (c, _), pair in zip(target.candidates, target.pairs, strict=True):
+                scored.append((c, replace(pair, gain=scores[k] - baseline, others=others)))
                 k += 1
             out.append((target, scored))
         return out

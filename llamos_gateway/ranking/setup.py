@@ -52,7 +52,8 @@ def policy_for(defense: DefenseSettings) -> Policy:
         unknown=(base.unknown if defense.ranked_margin_unknown is None
                  else defense.ranked_margin_unknown),
         per_distance=base.per_distance)
-    learned = (Learned.load(threshold=defense.ranked_threshold)
+    learned = (Learned.load(threshold=defense.ranked_threshold_known,
+                            threshold_unknown=defense.ranked_threshold_unknown)
                if defense.ranked_decision == "learned" and defense.ranked_scorer == "ngram"
                else None)
     return Policy(margins=margins,

@@ -24,6 +24,8 @@ from typing import Any
 from llamos_gateway import backends
 from llamos_gateway.corpus import build
 from llamos_gateway.defense.protocol import Purifier, PurifyRequest
+from llamos_gateway.ranking.calibration import CALIBRATED
+from llamos_gateway.ranking.decision import Learned
 from llamos_gateway.settings import DefenseSettings
 
 ROOT = Path(__file__).resolve().parent
@@ -62,6 +64,24 @@ async def measure(purifier: Purifier, sets: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def settings(rule: str, candidates: int, words: int) -> DefenseSettings:
+    """`margin`, `learned`, or either with a change of its calibrated values for a trade-off
+    curve: `margin*0.8` (both margins scaled), `learned+0.5` (both thresholds shifted)."""
+    base = DefenseSettings(ranked_candidates=candidates, ranked_words=words)
+    if rule.startswith("margin*"):
+        scale = float(rule.removeprefix("margin*"))
+        cal = CALIBRATED["ngram"]
+        return base.model_copy(update={"ranked_margin_known": cal.known * scale,
+                                       "ranked_margin_unknown": cal.unknown * scale})
+    if rule.startswith("learned") and rule != "learned":
+        shift = float(rule.removeprefix("learned"))
+        cal = Learned.load()
+        return base.model_copy(update={"ranked_decision": "learned",
+                                       "ranked_threshold_known": cal.threshold + shift,
+                                       "ranked_threshold_unknown": cal.threshold_unknown + shift})
+    return base.model_copy(update={"ranked_decision": rule} if rule != "lexical" else {})
+
+
 def lowest(result: dict[str, Any]) -> float:
     return min(v for k, v in result["promptattack"].items() if k not in ("C1", "C2"))
 
@@ -80,16 +100,12 @@ async def main() -> None:
     results: dict[str, Any] = {}
     for rule in opts.rules:
         started = time.perf_counter()
-        if rule == "lexical":
-            purifier = backends.build_offline("lexical", DefenseSettings())
-        else:
-            purifier = backends.build_offline("ranked", DefenseSettings(
-                ranked_decision=rule, ranked_candidates=opts.candidates,
-                ranked_words=opts.words))
+        purifier = backends.build_offline("lexical" if rule == "lexical" else "ranked",
+                                          settings(rule, opts.candidates, opts.words))
         results[rule] = await measure(purifier, sets)
         results[rule]["seconds"] = round(time.perf_counter() - started, 1)
         print(rule, json.dumps(results[rule]), flush=True)
-    print(f"\n{'figure':28}" + "".join(f"{r:>10}" for r in results))
+    print(f"\n{'figure':28}" + "".join(f"{r:>13}" for r in results))
     rows = [("SST-2 changed", lambda r: f"{r['sst2_changed']:.2%}"),
             ("SST-2 odd changed", lambda r: f"{r['sst2_odd_changed']:.2%}"),
             ("PromptAttack C1", lambda r: f"{r['promptattack']['C1']:.3f}"),
@@ -99,7 +115,7 @@ async def main() -> None:
             ("corpus worst domain", lambda r: "{}:{:.2%}".format(
                 *max(r["corpus_changed"].items(), key=lambda kv: kv[1])))]
     for name, cell in rows:
-        print(f"{name:28}" + "".join(f"{cell(r):>10}" for r in results.values()))
+        print(f"{name:28}" + "".join(f"{cell(r):>13}" for r in results.values()))
     opts.out.parent.mkdir(parents=True, exist_ok=True)
     opts.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 

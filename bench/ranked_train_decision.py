@@ -23,7 +23,9 @@ Deterministic: the same sources and seeds give the same coefficient file.
 
     PYTHONPATH=. nice -n 19 .venv/bin/python bench/ranked_train_decision.py
 
-Writes llamos_gateway/data/ranking/decision.json (and prints what it measured).
+Writes llamos_gateway/data/ranking/decision.json (and prints what it measured). It runs
+itself with PYTHONHASHSEED=0: the order of set iteration reaches floating-point sums in the
+n-gram training, and the coefficients would differ in the fourth decimal from run to run.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import string
 import sys
@@ -50,6 +53,7 @@ from llamos_gateway.ranking.calibration import CALIBRATED
 from llamos_gateway.ranking.candidates import KEYBOARD, Bounds
 from llamos_gateway.ranking.decision import Learned
 from llamos_gateway.ranking.features import NAMES, vector
+from llamos_gateway.ranking.logistic import fit, thresholds
 from llamos_gateway.ranking.ngram import NgramModel, words
 from llamos_gateway.ranking.purifier import Policy, RankedPurifier
 from llamos_gateway.ranking.scorer import NgramScorer
@@ -60,7 +64,6 @@ from ranked_calibrate import calibration_sets  # noqa: E402
 
 OUT = ROOT.parent / "llamos_gateway" / "data" / "ranking" / "decision.json"
 SEED = 303
-FLOOR_LOGIT = 0.0  # no threshold below even odds
 _VOWELS = "aeiou"
 
 
@@ -167,24 +170,6 @@ async def examples(purifier: RankedPurifier, holdout: int, limit: int,
 # ---------------------------------------------------------------- model
 
 
-def fit(xs: list[list[float]], ys: list[int], l2: float, steps: int = 30) -> np.ndarray:
-    """L2-regularised logistic regression (the bias unpenalised), Newton's method."""
-    x = np.asarray(xs, dtype=np.float64)
-    y = np.asarray(ys, dtype=np.float64)
-    w = np.zeros(x.shape[1])
-    penalty = np.full(x.shape[1], l2)
-    penalty[0] = 0.0
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -50, 50)))
-        grad = x.T @ (p - y) + penalty * w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w
-
-
 async def best_logits(purifier: RankedPurifier, learned: Learned,
                       text: str) -> tuple[float, float]:
     """The best logit any candidate reaches, for real words and for unknown words."""
@@ -197,32 +182,10 @@ async def best_logits(purifier: RankedPurifier, learned: Learned,
     return best[0], best[1]
 
 
-def thresholds(logits: dict[str, list[tuple[float, float]]], budget: float,
-               positives: np.ndarray, known: np.ndarray) -> tuple[float, float]:
-    """The pair of thresholds (real words, unknown words), at least `FLOOR_LOGIT` each, under
-    which at most `budget` of each set's texts change, that accepts the most training
-    positives (`positives`: their logits; `known`: whether each is a real word)."""
-    grid = sorted({max(FLOOR_LOGIT, k) for v in logits.values() for k, _ in v if k > -1e9})
-    best: tuple[int, float, float] | None = None
-    for t_known in grid:
-        t_unknown = FLOOR_LOGIT
-        for values in logits.values():
-            allowed = int(budget * len(values)) - sum(k > t_known for k, _ in values)
-            if allowed < 0:
-                break
-            rest = sorted((u for k, u in values if k <= t_known), reverse=True)
-            if allowed < len(rest):
-                t_unknown = max(t_unknown, rest[allowed])
-        else:
-            hits = int(((positives > t_known) & known).sum()
-                       + ((positives > t_unknown) & ~known).sum())
-            if best is None or hits > best[0]:
-                best = (hits, t_known, t_unknown)
-    assert best is not None
-    return round(best[1], 4), round(best[2], 4)
-
-
 async def main() -> None:
+    if os.environ.get("PYTHONHASHSEED") != "0":  # set order reaches float sums: pin it
+        os.execve(sys.executable, [sys.executable, *sys.argv],
+                  {**os.environ, "PYTHONHASHSEED": "0"})
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--holdout", type=int, default=10)
     ap.add_argument("--limit", type=int, default=3000, help="held-out SST-2 train sentences")
@@ -246,7 +209,6 @@ async def main() -> None:
     print(f"{len(ys)} examples, {sum(ys)} positive; {counts} "
           f"[{time.perf_counter() - started:.0f}s]", flush=True)
     weights = fit(xs, ys, opts.l2)
-    del held, trainer
     model = training.load_or_train()
     draft = Learned(tuple(float(w) for w in weights), 0.0, 0.0, opts.floor, opts.floor_unknown,
                     "draft")

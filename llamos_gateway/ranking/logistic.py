@@ -29,18 +29,19 @@ def fit(xs: list[list[float]], ys: list[int], l2: float, steps: int = 30) -> np.
     return w
 
 
-def thresholds(logits: dict[str, list[tuple[float, float]]], budget: float,
+def thresholds(logits: dict[str, list[tuple[float, float]]], budget: dict[str, float],
                positives: np.ndarray, known: np.ndarray) -> tuple[float, float]:
     """The pair of thresholds (real words, unknown words), at least `MIN_THRESHOLD` each, under
-    which at most `budget` of each set's texts change, that accepts the most training
-    positives (`positives`: their logits; `known`: whether each is a real word)."""
+    which at most `budget[set]` of each set's texts change (`logits[set]`: each text's best
+    logit for a real word and for an unknown word), that accepts the most training positives
+    (`positives`: their logits; `known`: whether each is a real word)."""
     grid = sorted({MIN_THRESHOLD, *(max(MIN_THRESHOLD, k) for v in logits.values()
                                     for k, _ in v if k > -1e9)})
     best: tuple[int, float, float] | None = None
     for t_known in grid:
         t_unknown = MIN_THRESHOLD
-        for values in logits.values():
-            allowed = int(budget * len(values)) - sum(k > t_known for k, _ in values)
+        for name, values in logits.items():
+            allowed = int(budget[name] * len(values)) - sum(k > t_known for k, _ in values)
             if allowed < 0:
                 break
             rest = sorted((u for k, u in values if k <= t_known), reverse=True)

@@ -4,6 +4,7 @@ and on the PromptAttack SST-2 lists (C1, C2); and the share of each set changed 
 clean set: the clean-change rate, compared as purify_score.py compares).
 
     .venv/bin/python bench/ranked_cost.py --scorer ngram
+    .venv/bin/python bench/ranked_cost.py --scorer ngram --decision learned
     .venv/bin/python bench/ranked_cost.py --scorer local --limit 60
 """
 
@@ -33,6 +34,7 @@ def _ms(values: list[float], q: float) -> str:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scorer", default="ngram", choices=["ngram", "local"])
+    ap.add_argument("--decision", default="margin", choices=["margin", "learned"])
     ap.add_argument("--limit", type=int, default=None, help="texts per set")
     opts = ap.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -42,9 +44,10 @@ async def main() -> None:
     sets = {"SST-2 clean": clean,
             "PromptAttack C1+C2": [r["attacked"] for r in attacked if r["kind"] in ("C1", "C2")]}
     lexical = LexicalPurifier()
-    ranked = build_ranked(DefenseSettings(ranked_scorer=opts.scorer), lexical)
+    ranked = build_ranked(DefenseSettings(ranked_scorer=opts.scorer,
+                                          ranked_decision=opts.decision), lexical)
     await ranked.purify(PurifyRequest("warm up : a god movie , a tset"))
-    print(f"| set ({opts.scorer}) | n | changed | flagged | p50 all ms | p50 flagged ms | "
+    print(f"| set ({opts.scorer}, {opts.decision}) | n | changed | flagged | p50 all ms | p50 flagged ms | "
           "p90 flagged ms |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, texts in sets.items():

@@ -47,8 +47,8 @@ async def main() -> None:
     ranked = build_ranked(DefenseSettings(ranked_scorer=opts.scorer,
                                           ranked_decision=opts.decision), lexical)
     await ranked.purify(PurifyRequest("warm up : a god movie , a tset"))
-    print(f"| set ({opts.scorer}, {opts.decision}) | n | changed | flagged | p50 all ms | p50 flagged ms | "
-          "p90 flagged ms |")
+    print(f"| set ({opts.scorer}, {opts.decision}) | n | changed | flagged | p50 all ms | "
+          "p50 flagged ms | p90 flagged ms |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, texts in sets.items():
         every, flagged = [], []

@@ -78,6 +78,14 @@ def _llama_module() -> Any:
         raise LocalModelUnavailable(f"llama-cpp-python is not installed; {INSTALL_HINT}") from exc
 
 
+# llama-cpp-python silences llama.cpp while it loads a model or opens a context by pointing
+# the process's stdout and stderr (file descriptors 1 and 2, and sys.stdout/sys.stderr) at
+# /dev/null and back. Two threads doing that at once can restore each other's /dev/null, and
+# the process then writes nothing, logs included, for good. Every open and close in this
+# process takes this lock: the descriptors are process-wide, so is the lock.
+_STDIO_SWAP = threading.Lock()
+
+
 class _Context:
     """One lazily opened llama.cpp context and the lock that serialises its use."""
 
@@ -89,7 +97,8 @@ class _Context:
     def get(self) -> Any:
         """The context; the caller holds `lock`."""
         if self._llama is None:
-            self._llama = self._open()
+            with _STDIO_SWAP:
+                self._llama = self._open()
         return self._llama
 
     def for_prompt(self, reuse_prefix: bool) -> Any:
@@ -105,7 +114,8 @@ class _Context:
     def close(self) -> None:
         with self.lock:
             if self._llama is not None:
-                self._llama.close()
+                with _STDIO_SWAP:
+                    self._llama.close()
                 self._llama = None
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -70,3 +73,18 @@ def test_token_embeddings_one_row_per_token(local_model: LocalModel) -> None:
 def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LocalModelUnavailable, match="no GGUF model file"):
         LocalModel(tmp_path / "missing.gguf")
+
+
+def test_models_opened_at_once_leave_stdout_and_stderr_alone() -> None:
+    # llama-cpp-python points fds 1 and 2 (and sys.stdout/sys.stderr) at /dev/null while it
+    # loads; two loads in two threads used to leave the process silenced for good.
+    before = sys.stdout, sys.stderr, os.fstat(1).st_ino, os.fstat(2).st_ino
+    models = [LocalModel(bundled_model_path(), n_threads=1) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda m: m.count_tokens("a few words"), models))
+        assert (sys.stdout, sys.stderr, os.fstat(1).st_ino, os.fstat(2).st_ino) == before
+    finally:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(LocalModel.close, models))
+    assert (sys.stdout, sys.stderr, os.fstat(1).st_ino, os.fstat(2).st_ino) == before

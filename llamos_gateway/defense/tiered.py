@@ -20,12 +20,14 @@ tiered_scope: text`) the agent's output is taken as it is, within its own drift 
 
 from __future__ import annotations
 
-import difflib
+import asyncio
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
+
+from rapidfuzz.distance import Levenshtein
 
 from llamos_gateway.defense.protocol import Edit, Purifier, PurifyRequest, PurifyResult
 from llamos_gateway.errors import DefenseUnavailable
@@ -37,6 +39,7 @@ AGENT_UNAVAILABLE = "agent_unavailable"
 AGENT_VETOED = "agent_edits_vetoed"
 SCOPED_RULE = "agent_word"
 _VETOES_SHOWN = 20
+_INLINE_MAX_CHARS = 4000
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
 
 
@@ -127,7 +130,10 @@ class TieredPurifier:
                                   ).with_timing(started)
             raise
         if self.scope is not None and second.purified != first.purified:
-            second = _scoped(first, second, self.scope)
+            if len(first.purified) > _INLINE_MAX_CHARS:  # the alignment: off the event loop
+                second = await asyncio.to_thread(_scoped, first, second, self.scope)
+            else:
+                second = _scoped(first, second, self.scope)
         return replace(
             second,
             original=request.text,
@@ -173,11 +179,12 @@ def _word_changes(before: str, after: str) -> list[WordChange]:
     aligning their word and punctuation tokens (any other difference is not listed)."""
     old = list(_TOKEN.finditer(before))
     new = list(_TOKEN.finditer(after))
-    matcher = difflib.SequenceMatcher(None, [m.group() for m in old], [m.group() for m in new],
-                                      autojunk=False)
+    # a token-level Levenshtein alignment (bit-parallel: ~40 ms for 20,000 tokens a side)
+    opcodes = Levenshtein.opcodes([m.group() for m in old], [m.group() for m in new])
     out: list[WordChange] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag != "replace" or i2 - i1 != j2 - j1:
+    for op in opcodes:
+        i1, i2, j1, j2 = op.src_start, op.src_end, op.dest_start, op.dest_end
+        if op.tag != "replace" or i2 - i1 != j2 - j1:
             continue
         for a, b in zip(old[i1:i2], new[j1:j2], strict=True):
             if a.group()[0].isalnum() and b.group()[0].isalnum():

@@ -171,3 +171,15 @@ def test_cache_identity_names_the_scope(purifier: LexicalPurifier) -> None:
     words = TieredPurifier(screen=purifier, agent=agent, scope=UnknownWordScope(purifier.lexicon))
     assert whole.cache_identity != words.cache_identity
     assert "unknown-words" in words.cache_identity
+
+
+async def test_words_scope_on_a_long_text(purifier: LexicalPurifier) -> None:
+    # past the inline bound the alignment runs in a worker thread; repeated words (one token
+    # thousands of times) once made it quadratic
+    text = "the plot is pefrct , and rather bleak . " * 400
+    screened = (await purifier.purify(PurifyRequest(text=text))).purified
+    rewrite = screened.replace("pefrct", "perfect").replace("rather", "really", 3)
+    result = await scoped(purifier, Rewriter({screened: rewrite})).purify(
+        PurifyRequest(text=text))
+    assert result.purified == screened.replace("pefrct", "perfect")
+    assert len(result.extra["vetoed"]) == 3

@@ -101,6 +101,9 @@ def clean_texts(holdout: int, limit: int) -> Iterator[tuple[str, str]]:
 
 
 def typo(word: str, rng: random.Random) -> str:
+    """One planted slip. Deliberately not `corpus.promptattack`'s generator (which makes the
+    benchmark's generated typos): its own keyboard model (`ranking.candidates.KEYBOARD`), so
+    the decision is not trained on the noise it is then measured on."""
     i = rng.randrange(len(word))
     op = rng.choices(("delete", "insert", "replace", "swap"), (0.3, 0.25, 0.3, 0.15))[0]
     if op == "delete":

@@ -27,6 +27,7 @@ import orjson
 from llamos_gateway.errors import InvalidRequest
 from llamos_gateway.localllm import LocalModel, bundled_model_path
 from llamos_gateway.upstream import UpstreamCall, UpstreamReply
+from llamos_gateway.upstream.local import text_prompts
 
 DEFAULT_MAX_TOKENS = 256
 
@@ -111,7 +112,7 @@ class LlamaCppUpstream:
         options = _options(body)
         created = int(time.time())
         if call.endpoint == "completions":
-            prompts = _prompts(body, self.name)
+            prompts = text_prompts(body, self.name)
             outs = await self._run(lambda m: [m.complete(p, **options) for p in prompts])
             return _reply({
                 "id": f"cmpl-{uuid.uuid4().hex[:24]}", "object": "text_completion",
@@ -144,7 +145,7 @@ class LlamaCppUpstream:
         # loaded before the first byte, so a missing model is an error status, not a broken stream
         await anyio.to_thread.run_sync(self._loaded)
         if call.endpoint == "completions":
-            prompts = _prompts(body, self.name)
+            prompts = text_prompts(body, self.name)
             if len(prompts) != 1:
                 raise InvalidRequest(f"{self.name} streams one prompt at a time", param="prompt")
             prompt = prompts[0]
@@ -285,15 +286,6 @@ def _text(content: Any) -> str:
         return "".join(p.get("text", "") for p in content
                        if isinstance(p, dict) and p.get("type") == "text")
     return content if isinstance(content, str) else ""
-
-
-def _prompts(body: dict[str, Any], name: str) -> list[str]:
-    prompt = body.get("prompt", "")
-    if isinstance(prompt, str):
-        return [prompt]
-    if isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
-        return [str(p) for p in prompt]
-    raise InvalidRequest(f"{name} accepts only text prompts", param="prompt")
 
 
 def _inputs(body: dict[str, Any], name: str) -> list[str]:

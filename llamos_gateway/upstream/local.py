@@ -121,12 +121,7 @@ class LocalChatModel:
         body = call.body
         if call.endpoint == "chat/completions":
             return [last_user_text(body.get("messages") or [])]
-        prompt = body.get("prompt", "")
-        if isinstance(prompt, str):
-            return [prompt]
-        if isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
-            return [str(p) for p in prompt]
-        raise InvalidRequest(f"{self.name} accepts only text prompts", param="prompt")
+        return text_prompts(body, self.name)
 
     def _embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
         inputs = body.get("input")
@@ -144,6 +139,17 @@ class LocalChatModel:
     @staticmethod
     def _reply(obj: dict[str, Any]) -> UpstreamReply:
         return UpstreamReply(status=200, content=orjson.dumps(obj))
+
+
+def text_prompts(body: dict[str, Any], name: str) -> list[str]:
+    """A legacy completions body's `prompt`: one string or a list of them (token ids are not
+    taken by the built-in models: `name` says which refused them)."""
+    prompt = body.get("prompt", "")
+    if isinstance(prompt, str):
+        return [prompt]
+    if isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
+        return [str(p) for p in prompt]
+    raise InvalidRequest(f"{name} accepts only text prompts", param="prompt")
 
 
 # the largest size OpenAI's own embedding models return (text-embedding-3-large); beyond it a

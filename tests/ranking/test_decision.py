@@ -22,6 +22,7 @@ from llamos_gateway.ranking.purifier import Policy, RankedPurifier
 from llamos_gateway.ranking.scorer import NgramScorer
 from llamos_gateway.ranking.setup import policy_for
 from llamos_gateway.settings import DefenseSettings
+from tests.ranking.cases import MUST_STAY
 
 
 @pytest.fixture(scope="module")
@@ -133,16 +134,9 @@ async def test_the_repair_wins_with_its_probability(learned_ranked: RankedPurifi
 
 
 @pytest.mark.parametrize("text", [
-    "stanley kubrick and maud adams star in it",        # names
-    "a marvel like none you 've seen .",                # a known false friend (none/one)
-    "lol ngl that movie was lowkey fire tbh",           # slang
-    "the film 's verisimilitude is uncanny",            # rare, correct words
-    "a lugubrious , plodding affair",
-    "the sesquipedalian prose never germinates",
-    "an exercise in inanity",
-    "def main(): return 42 if ok else None",            # code
-    "Der Film war gut und die Musik auch",              # another language
-    "Quelle est la différence entre « tu » et « vous » ?",
+    *MUST_STAY,
+    "an exercise in inanity",                           # rare, correct words
+    "Quelle est la différence entre « tu » et « vous » ?",  # another language
     "the normalisation of relations took 3.5 years",    # British spelling, numbers
 ])
 async def test_the_original_wins_where_it_must(learned_ranked: RankedPurifier,

@@ -12,6 +12,7 @@ from llamos_gateway.ranking.ngram import NgramModel
 from llamos_gateway.ranking.purifier import Policy, RankedPurifier
 from llamos_gateway.ranking.scorer import LocalScorer, NgramScorer
 from llamos_gateway.ranking.setup import LM_PREFILTER
+from tests.ranking.cases import MUST_STAY
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +49,7 @@ async def test_a_real_word_slip_is_repaired_with_its_rule_and_margin(
     assert details[0]["gain"] > details[0]["margin"] == CALIBRATED["ngram"].known
 
 
-@pytest.mark.parametrize("text", [
-    "stanley kubrick and maud adams star in it",        # names
-    "a marvel like none you 've seen .",                # a known false friend (none/one)
-    "lol ngl that movie was lowkey fire tbh",           # slang
-    "the film 's verisimilitude is uncanny",            # rare, correct words
-    "a lugubrious , plodding affair",
-    "the sesquipedalian prose never germinates",
-    "def main(): return 42 if ok else None",            # code
-    "Der Film war gut und die Musik auch",              # another language
-])
+@pytest.mark.parametrize("text", MUST_STAY)
 async def test_the_original_wins_where_it_must(ranked: RankedPurifier, text: str) -> None:
     result = await ranked.purify(PurifyRequest(text))
     assert result.purified == text, result.extra.get("ranked")

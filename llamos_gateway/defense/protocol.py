@@ -8,6 +8,7 @@ purifier through the same protocol, the way httpx transports compose.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Literal, Protocol, runtime_checkable
@@ -44,6 +45,18 @@ class Edit:
     def as_dict(self) -> dict[str, object]:
         return {"start": self.start, "end": self.end, "before": self.before,
                 "after": self.after, "rule": self.rule}
+
+
+def output_spans(edits: Sequence[Edit]) -> list[tuple[int, int]]:
+    """Where each edit sits in the purified text: `edits` are in the input's coordinates,
+    sorted and disjoint, as a `PurifyResult` holds them."""
+    spans: list[tuple[int, int]] = []
+    shift = 0
+    for edit in edits:
+        start = edit.start + shift
+        spans.append((start, start + len(edit.after)))
+        shift += len(edit.after) - (edit.end - edit.start)
+    return spans
 
 
 @dataclass(frozen=True, slots=True)

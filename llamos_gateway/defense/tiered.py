@@ -29,7 +29,13 @@ from typing import Protocol
 
 from rapidfuzz.distance import Levenshtein
 
-from llamos_gateway.defense.protocol import Edit, Purifier, PurifyRequest, PurifyResult
+from llamos_gateway.defense.protocol import (
+    Edit,
+    Purifier,
+    PurifyRequest,
+    PurifyResult,
+    output_spans,
+)
 from llamos_gateway.errors import DefenseUnavailable
 
 SCREEN_CLEAN = "screen_skip"
@@ -153,7 +159,7 @@ def _scoped(first: PurifyResult, second: PurifyResult, scope: AgentScope) -> Pur
     `scope` allows outside the words the screen repaired; its edits are rebuilt to match."""
     text = first.purified
     changes = _word_changes(text, second.purified)
-    repaired = _output_spans(first.edits)
+    repaired = output_spans(first.edits)
     candidates = [c for c in changes
                   if not any(s < c.end and c.start < e for s, e in repaired)]
     verdicts = scope.allowed(text, candidates) if candidates else []
@@ -190,14 +196,3 @@ def _word_changes(before: str, after: str) -> list[WordChange]:
             if a.group()[0].isalnum() and b.group()[0].isalnum():
                 out.append(WordChange(a.start(), a.end(), a.group(), b.group()))
     return out
-
-
-def _output_spans(edits: tuple[Edit, ...]) -> list[tuple[int, int]]:
-    """Where the screen's edits sit in its output (edits are in input coordinates, sorted)."""
-    spans: list[tuple[int, int]] = []
-    shift = 0
-    for edit in edits:
-        start = edit.start + shift
-        spans.append((start, start + len(edit.after)))
-        shift += len(edit.after) - (edit.end - edit.start)
-    return spans

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from llamos_gateway.defense.protocol import Edit, PurifyRequest, PurifyResult
+from llamos_gateway.defense.protocol import Edit, PurifyRequest, PurifyResult, output_spans
 from llamos_gateway.lexical import LexicalPurifier
 from llamos_gateway.lexical.spans import protected
 from llamos_gateway.lexical.tokens import tokenize
@@ -244,13 +244,9 @@ def _local_logprob(model: NgramModel, tokens: list[str], i: int, word: str) -> f
 def _lexical_words(first: PurifyResult) -> dict[int, str]:
     """Words the lexical pass repaired by spelling, by where they start in its output, with
     the word as it was written."""
-    out: dict[int, str] = {}
-    shift = 0
-    for edit in first.edits:
-        if "spelling" in edit.rule and edit.before.isalpha() and edit.before.isascii():
-            out[edit.start + shift] = edit.before.lower()
-        shift += len(edit.after) - (edit.end - edit.start)
-    return out
+    return {start: edit.before.lower()
+            for edit, (start, _) in zip(first.edits, output_spans(first.edits), strict=True)
+            if "spelling" in edit.rule and edit.before.isalpha() and edit.before.isascii()}
 
 
 def _applied(first: PurifyResult, choices: list[tuple[_Target, Choice]],
@@ -286,17 +282,16 @@ def _located(edits: tuple[Edit, ...], target: _Target, choice: Choice,
              original: str) -> tuple[int | None, Edit]:
     """The edit that puts `choice` at `target` (output coordinates of the lexical pass,
     mapped back through its edits), and which lexical edit it replaces, if any."""
-    shift = 0
-    for n, edit in enumerate(edits):
-        out_start = edit.start + shift
-        out_end = out_start + len(edit.after)
+    shift = 0  # output minus input position after the edits before `target`
+    for n, (edit, (out_start, out_end)) in enumerate(zip(edits, output_spans(edits),
+                                                         strict=True)):
         if out_start <= target.start and target.end <= out_end:
             after = (edit.after[:target.start - out_start] + choice.candidate.word
                      + edit.after[target.end - out_start:])
             return n, Edit(edit.start, edit.end, edit.before, after, choice.rule)
         if out_start > target.start:
             break
-        shift += len(edit.after) - (edit.end - edit.start)
+        shift = out_end - edit.end
     start = target.start - shift
     end = start + (target.end - target.start)
     return None, Edit(start, end, original[start:end], choice.candidate.word, choice.rule)

@@ -21,6 +21,7 @@ tiered_scope: text`) the agent's output is taken as it is, within its own drift 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import re
 import time
 from collections.abc import Sequence
@@ -160,8 +161,7 @@ def _scoped(first: PurifyResult, second: PurifyResult, scope: AgentScope) -> Pur
     text = first.purified
     changes = _word_changes(text, second.purified)
     repaired = output_spans(first.edits)
-    candidates = [c for c in changes
-                  if not any(s < c.end and c.start < e for s, e in repaired)]
+    candidates = [c for c in changes if not touches(repaired, c.start, c.end)]
     verdicts = scope.allowed(text, candidates) if candidates else []
     kept = [c for c, ok in zip(candidates, verdicts, strict=True) if ok]
     pieces: list[str] = []
@@ -172,12 +172,20 @@ def _scoped(first: PurifyResult, second: PurifyResult, scope: AgentScope) -> Pur
     purified = "".join([*pieces, text[cut:]])
     if purified == second.purified:
         return second
-    vetoed = [{"before": d.before, "after": d.after}
-              for d in _word_changes(purified, second.purified)][:_VETOES_SHOWN]
+    accepted = set(kept)
+    vetoed = [{"before": c.before, "after": c.after}
+              for c in changes if c not in accepted][:_VETOES_SHOWN]
     edits = tuple(Edit(c.start, c.end, c.before, c.after, SCOPED_RULE) for c in kept)
     return replace(second, purified=purified, edits=edits,
                    reasons=(*second.reasons, AGENT_VETOED),
                    extra={**second.extra, "vetoed": vetoed})
+
+
+def touches(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether `[start, end)` overlaps one of `spans` (sorted, disjoint; an empty span inside
+    it counts). Binary search: texts can hold many spans and many changes."""
+    i = bisect.bisect_left(spans, (end, end))  # spans that start before `end`: spans[:i]
+    return i > 0 and start < spans[i - 1][1]
 
 
 def _word_changes(before: str, after: str) -> list[WordChange]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from rapidfuzz.distance import OSA
 
-from llamos_gateway.defense.tiered import WordChange
+from llamos_gateway.defense.tiered import WordChange, touches
 from llamos_gateway.lexical.lexicon import Lexicon
 from llamos_gateway.lexical.spans import protected
 
@@ -33,9 +33,8 @@ class UnknownWordScope:
         return f"unknown-words-v{SCOPE_VERSION}|d={self._max_distance}"
 
     def allowed(self, text: str, changes: Sequence[WordChange]) -> list[bool]:
-        spans = protected(text)
-        return [not any(s.start < c.end and c.start < s.end for s in spans) and self.allows(c)
-                for c in changes]
+        spans = [(s.start, s.end) for s in protected(text)]
+        return [not touches(spans, c.start, c.end) and self.allows(c) for c in changes]
 
     def allows(self, change: WordChange) -> bool:
         before, after = change.before, change.after

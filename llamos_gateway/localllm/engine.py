@@ -220,12 +220,11 @@ class LocalModel:
             llama.reset()
             llama.eval(tokens)
             logits = np.asarray(llama.scores[len(tokens) - 1], dtype=np.float64)
-        peak = logits.max()
-        logprobs = logits - (np.log(np.exp(logits - peak).sum()) + peak)
-        best = np.argsort(-logprobs)[:top]
-        with self._scorer.lock:
-            pieces = [llama.detokenize([int(t)]).decode("utf-8", "replace") for t in best]
-        return [(piece, float(logprobs[t])) for piece, t in zip(pieces, best, strict=True)]
+            peak = logits.max()
+            logprobs = logits - (np.log(np.exp(logits - peak).sum()) + peak)
+            best = np.argsort(-logprobs)[:top]
+            return [(llama.detokenize([int(t)]).decode("utf-8", "replace"), float(logprobs[t]))
+                    for t in best]
 
     def count_tokens(self, text: str) -> int:
         with self._scorer.lock:

@@ -247,8 +247,12 @@ class LocalModel:
 
     @staticmethod
     def _window_logprob(llama: Any, tokens: list[int]) -> float:
-        llama.reset()
-        llama.eval(tokens)
+        # Candidate texts share their start: the context keeps what it evaluated last (its
+        # cache and, with `logits_all`, the logits of every position), so only the tokens
+        # after the shared start are evaluated again.
+        kept = _shared_prefix(llama.input_ids[:llama.n_tokens], tokens)
+        llama.n_tokens = kept
+        llama.eval(tokens[kept:])
         logits = np.asarray(llama.scores[: len(tokens) - 1], dtype=np.float64)
         peak = logits.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(logits - peak).sum(axis=1)) + peak[:, 0]
@@ -270,3 +274,13 @@ class LocalModel:
     def close(self) -> None:
         for context in (self._generator, self._scorer, self._embedder):
             context.close()
+
+
+def _shared_prefix(done: Sequence[int], tokens: Sequence[int]) -> int:
+    """How many tokens at the start of `tokens` are those of `done`."""
+    n = 0
+    for a, b in zip(done, tokens, strict=False):
+        if a != b:
+            break
+        n += 1
+    return n

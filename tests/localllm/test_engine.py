@@ -33,6 +33,22 @@ def test_score_is_deterministic_and_empty_text_scores_zero(local_model: LocalMod
     assert local_model.score([""]) == [TextScore(logprob=0.0, tokens=0)]
 
 
+def test_a_score_does_not_depend_on_what_was_scored_before(local_model: LocalModel) -> None:
+    # texts that share their start reuse the context's evaluated tokens: the same numbers as
+    # a text scored after an unrelated one, in any order, and when one is the other's prefix
+    texts = ["the film is a good story , told well .", "the film is a god story , told well .",
+             "the film is a good story", "the film is a good story , told well ."]
+    together = local_model.score(texts)
+    alone = []
+    for text in reversed(texts):
+        local_model.score(["an unrelated sentence about the weather"])
+        alone.append(local_model.score([text])[0])
+    assert together[0] == together[3]
+    for a, b in zip(together, reversed(alone), strict=True):
+        assert a.tokens == b.tokens
+        assert abs(a.logprob - b.logprob) < 1e-3
+
+
 def test_long_text_is_scored_in_windows(local_model: LocalModel) -> None:
     text = "the cat sat on the mat . " * 120  # more tokens than the scoring context
     (score,) = local_model.score([text])

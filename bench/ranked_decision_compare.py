@@ -5,6 +5,8 @@ no calibration saw), PromptAttack repair per kind (`bench/purify_score.py`'s met
 and the realistic benchmark corpus (seed 13) changed per domain. `lexical` is the baseline.
 
     PYTHONPATH=. nice -n 19 .venv/bin/python bench/ranked_decision_compare.py
+    PYTHONPATH=. .venv/bin/python bench/ranked_decision_compare.py --scorer local \
+        --rules lexical margin --limit 200 --out bench/results/ranked/local_compare.json
 
 Prints a table and writes bench/results/ranked/decision_compare.json.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import statistics
 import sys
 import time
@@ -64,13 +67,14 @@ async def measure(purifier: Purifier, sets: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def settings(rule: str, candidates: int, words: int) -> DefenseSettings:
+def settings(rule: str, candidates: int, words: int, scorer: str = "ngram") -> DefenseSettings:
     """`margin`, `learned`, or either with a change of its calibrated values for a trade-off
     curve: `margin*0.8` (both margins scaled), `learned+0.5` (both thresholds shifted)."""
-    base = DefenseSettings(ranked_candidates=candidates, ranked_words=words)
+    base = DefenseSettings(ranked_candidates=candidates, ranked_words=words,
+                           ranked_scorer=scorer)
     if rule.startswith("margin*"):
         scale = float(rule.removeprefix("margin*"))
-        cal = CALIBRATED["ngram"]
+        cal = CALIBRATED[scorer]
         return base.model_copy(update={"ranked_margin_known": cal.known * scale,
                                        "ranked_margin_unknown": cal.unknown * scale})
     if rule.startswith("learned") and rule != "learned":
@@ -82,6 +86,22 @@ def settings(rule: str, candidates: int, words: int) -> DefenseSettings:
     return base.model_copy(update={"ranked_decision": rule} if rule != "lexical" else {})
 
 
+def limited(sets: dict[str, Any], n: int) -> dict[str, Any]:
+    """A reduced run, for a slow scorer: the same sets cut down the same way for every rule."""
+    by_kind: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in sets["promptattack"]:
+        by_kind[row["kind"]].append(row)
+    rng = random.Random(7)
+    corpus: dict[str, list[Any]] = defaultdict(list)
+    for text in sets["corpus"]:
+        if len(corpus[text.domain]) < n:
+            corpus[text.domain].append(text)
+    return {"sst2": sets["sst2"][:n], "typo": sets["typo"][:n],
+            "promptattack": [r for rows in by_kind.values()
+                             for r in rng.sample(rows, min(n, len(rows)))],
+            "corpus": [t for texts in corpus.values() for t in texts]}
+
+
 def lowest(result: dict[str, Any]) -> float:
     return min(v for k, v in result["promptattack"].items() if k not in ("C1", "C2"))
 
@@ -91,17 +111,25 @@ async def main() -> None:
     ap.add_argument("--rules", nargs="*", default=["lexical", "margin", "learned"])
     ap.add_argument("--candidates", type=int, default=6, help="defense.ranked_candidates")
     ap.add_argument("--words", type=int, default=8, help="defense.ranked_words")
+    ap.add_argument("--scorer", default="ngram", choices=["ngram", "local"],
+                    help="defense.ranked_scorer (the learned rule is the n-gram's only)")
+    ap.add_argument("--limit", type=int, default=None,
+                    help="the first N of SST-2, of the generated typos and of each corpus "
+                         "domain, and N random PromptAttack rows per kind (seed 7)")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "ranked" /
                     "decision_compare.json")
     opts = ap.parse_args()
     clean, attacked = purify_score.load_default_sets()
     sets = {"sst2": clean, "promptattack": attacked, "typo": generate(clean, "typo"),
             "corpus": build(SEED).texts}
+    if opts.limit is not None:
+        sets = limited(sets, opts.limit)
     results: dict[str, Any] = {}
     for rule in opts.rules:
         started = time.perf_counter()
         purifier = backends.build_offline("lexical" if rule == "lexical" else "ranked",
-                                          settings(rule, opts.candidates, opts.words))
+                                          settings(rule, opts.candidates, opts.words,
+                                                   opts.scorer))
         results[rule] = await measure(purifier, sets)
         results[rule]["seconds"] = round(time.perf_counter() - started, 1)
         print(rule, json.dumps(results[rule]), flush=True)

@@ -100,14 +100,16 @@ class Neighbours:
         if lexical is not None and lexical != word:
             found[lexical] = Candidate(lexical, 0, "lexical")
         near = keyboard_edits1(word) if known else edits1(word)
+        # another form of the word (`heartstring`/`heartstrings`, `debuter`/`debut`) is left
+        # as written, known or not: grammar, not a slip an attacker planted
         for cand in self._ranked(near & self._targets):
-            if known and inflection(word, cand):
-                continue
-            found.setdefault(cand, Candidate(cand, 1, "edit1"))
+            if not inflection(word, cand):
+                found.setdefault(cand, Candidate(cand, 1, "edit1"))
         if not known:
             far = [w for w, d in self._near(word, 2) if d == 2]
             for cand in self._ranked(far):
-                found.setdefault(cand, Candidate(cand, 2, "edit2"))
+                if not inflection(word, cand):
+                    found.setdefault(cand, Candidate(cand, 2, "edit2"))
         return list(found.values())[:bounds.pool]
 
     def _ranked(self, words: Iterable[str]) -> list[str]:

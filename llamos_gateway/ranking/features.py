@@ -60,7 +60,7 @@ class Pair:
     count_candidate: int
     others: int        # other words of the text that look mistyped (lexical repairs, targets)
     foreign: float     # the text's share of words the lexicon does not know
-    gap: float = 0.0   # n-gram gain over the word's best other candidate
+    gap: float = 0.0   # n-gram gain over the best other candidate as near or nearer
     rivals: int = 0    # the word's other candidates at the same distance or nearer
     distance: int = 1  # edit distance from the word as written
 

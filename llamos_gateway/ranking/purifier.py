@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from llamos_gateway.defense.protocol import Edit, PurifyRequest, PurifyResult, output_spans
 from llamos_gateway.lexical import LexicalPurifier
+from llamos_gateway.lexical.repeats import has_run
 from llamos_gateway.lexical.spans import protected
 from llamos_gateway.lexical.tokens import tokenize
 from llamos_gateway.ranking.candidates import Bounds, Candidate, Neighbours
@@ -127,7 +128,9 @@ class RankedPurifier:
             word = token.text
             if (i is None or found[i].end() != token.end or not word.isascii()
                     or not word.isalpha() or not word.islower() or len(word) < _MIN_LENGTH
-                    or token.after_apostrophe):
+                    or token.after_apostrophe or has_run(word)):
+                # (a run of three letters, `whyyy`, is stretched on purpose: what to do with
+                # it is the lexical pass's `repeats` rule's call)
                 continue
             before = repaired.get(token.start)
             known = before is None and self._lexicon.is_known(word)
@@ -146,7 +149,8 @@ class RankedPurifier:
             pairs = [(c, self._pair(written, c, g, gains, known=known, repaired=bool(before),
                                     foreign=foreign)) for c, g in gains if g > floor]
             ranked = sorted(((self.prior(pair, c), c, pair) for c, pair in pairs),
-                            key=lambda item: -item[0])[:self.policy.bounds.per_word]
+                            key=lambda item: (self._reach(item[1]), -item[0])
+                            )[:self.policy.bounds.per_word]
             if ranked:
                 out.append(_Target(token.start, token.end, word, known, written,
                                    tuple((c, pair.gain) for _, c, pair in ranked),
@@ -162,11 +166,12 @@ class RankedPurifier:
     def _pair(self, written: str, candidate: Candidate, gain: float,
               gains: list[tuple[Candidate, float]], *, known: bool, repaired: bool,
               foreign: float) -> Pair:
-        rivals = [g for c, g in gains if c is not candidate]
+        # a farther candidate is a less likely slip: it competes with the nearer ones, not
+        # they with it
+        rivals = [g for c, g in gains if c is not candidate and c.distance <= candidate.distance]
         return Pair(written, candidate.word, gain, known, repaired, self._lexicon.count(written),
                     self._lexicon.count(candidate.word), 0, foreign,
-                    gap=gain - max(rivals, default=gain - 20.0),
-                    rivals=sum(c.distance <= candidate.distance for c, _ in gains) - 1,
+                    gap=gain - max(rivals, default=gain - 20.0), rivals=len(rivals),
                     distance=candidate.distance)
 
     def prior(self, pair: Pair, candidate: Candidate) -> float:
@@ -176,6 +181,12 @@ class RankedPurifier:
         if learned is None:
             return pair.gain - self.policy.margins.needed(known=pair.known, candidate=candidate)
         return learned.logit(pair)
+
+    def _reach(self, candidate: Candidate) -> int:
+        """What goes first when a word's candidates are cut to `bounds.per_word`: with a
+        causal LM deciding, the nearest slips (the n-gram's gain, which ranks the rest, would
+        put `none` before `song` for `dance , sonh , and`); with the n-gram, its own ranking."""
+        return candidate.distance if self.policy.prefilter is not None else 0
 
     def _floor_unknown(self) -> float:
         learned = self.policy.learned

@@ -7,6 +7,7 @@ MUST_STAY = (
     "the film 's verisimilitude is uncanny",            # rare, correct words
     "a lugubrious , plodding affair",
     "the sesquipedalian prose never germinates",
+    "an opera that leaves no heartstring untugged",     # unknown, and one letter from a word
     "def main(): return 42 if ok else None",            # code
     "Der Film war gut und die Musik auch",              # another language
 )

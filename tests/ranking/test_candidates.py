@@ -53,6 +53,29 @@ def test_inflections_and_names_are_no_candidates(lexical: LexicalPurifier) -> No
     assert not any(lexical.lexicon.is_name(w) for w in words)
 
 
+def test_an_unknown_word_gets_no_other_form_of_itself(lexical: LexicalPurifier) -> None:
+    near = _neighbours(lexical)
+    for word, form in [("heartstring", "heartstrings"), ("debuter", "debut")]:
+        assert not lexical.lexicon.is_known(word) and lexical.lexicon.is_known(form)
+        assert form not in {c.word for c in near.of(word, known=False, bounds=Bounds(pool=200))}
+
+
+def test_with_a_language_model_deciding_the_nearest_candidates_reach_it(
+        lexical: LexicalPurifier, ngram: NgramModel) -> None:
+    # the n-gram's gain ranks `none` and `month` (distance 2) above `song` here: a causal LM
+    # scorer gets the distance-1 candidates first, the n-gram keeps its own ranking
+    first = lexical.purify_text("it blends music , dance , sonh , and high drama")
+    scorer = NgramScorer(lambda: ngram, "t")
+    for prefilter, wanted in [(0.0, True), (None, False)]:
+        ranked = RankedPurifier(lexical, scorer, lambda: ngram, Policy(
+            Margins(known=0.0, unknown=0.0), bounds=Bounds(per_word=4), prefilter=prefilter))
+        (target,) = [t for t in ranked.targets(first) if t.word == "sonh"]
+        words = {c.word for c, _ in target.candidates}
+        assert ("song" in words) is wanted
+        if wanted:
+            assert {c.distance for c, _ in target.candidates} == {1}
+
+
 def test_the_lexical_repair_is_a_candidate(lexical: LexicalPurifier) -> None:
     found = _neighbours(lexical).of("tset", known=False, bounds=Bounds(), lexical="test")
     assert found[0].word == "test" and found[0].source == "lexical"

@@ -69,6 +69,16 @@ async def test_the_local_model_ranks_the_same_slip(lexical: LexicalPurifier, ngr
     assert not clean.changed
 
 
+async def test_a_stretched_word_is_left_to_the_lexical_pass(ranked: RankedPurifier) -> None:
+    # `whyyy` is one run of letters away from `why`: whether it is an attack or chat is the
+    # lexical pass's call (its `repeats` rule, here: chat, kept as written)
+    for text in ("lol whyyy did i watch this", "sooo good omg"):
+        first = await ranked.lexical.purify(PurifyRequest(text))
+        assert first.purified == text
+        assert not ranked.targets(first)
+        assert (await ranked.purify(PurifyRequest(text))).purified == text
+
+
 async def test_edits_are_in_the_callers_coordinates(ranked: RankedPurifier) -> None:
     text = "Ths film , a god movie"  # the lexical pass repairs `Ths` first
     result = await ranked.purify(PurifyRequest(text))

@@ -36,7 +36,7 @@ from llamos_gateway.ranking.features import Pair
 from llamos_gateway.ranking.ngram import BOS, EOS, NgramModel
 from llamos_gateway.ranking.scorer import Scorer
 
-RANKED_VERSION = 2
+RANKED_VERSION = 3  # bumped when the same settings give other repairs (cached results go stale)
 _MIN_LENGTH = 3
 # Text taken for another language: more than this share of its words unknown to the n-gram.
 _FOREIGN_SHARE = 0.4
